@@ -1,0 +1,35 @@
+"""Shared fixtures: paths to the optional real recordings beside the project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def _shared(sub: str) -> Path:
+    path = SHARED_DATA / sub
+    if not path.exists():
+        pytest.skip(f"real recordings not available: {path} is absent (fresh clones do not ship them)")
+    return path
+
+
+@pytest.fixture
+def bidmc_dir() -> Path:
+    """``../shared/data/bidmc`` (skips when absent)."""
+    return _shared("bidmc")
+
+
+@pytest.fixture
+def wfdb_dir() -> Path:
+    """``../shared/data/wfdb`` (skips when absent)."""
+    return _shared("wfdb")
+
+
+@pytest.fixture
+def neurokit_dir() -> Path:
+    """``../shared/data/neurokit`` (skips when absent)."""
+    return _shared("neurokit")
