@@ -1,0 +1,99 @@
+"""PhysioNet WFDB records as :class:`~mimo_lib.types.Recording` objects.
+
+Signals are picked by name, read at their own rates (a multi-rate record keeps
+e.g. ECG at 500 Hz beside ABP at 125 Hz), in physical units, with invalid
+samples left as NaN for the pipeline's gap rules.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import wfdb
+
+from mimo_lib.config import DataConfig
+from mimo_lib.types import Recording
+
+
+def read_wfdb_record(path: Path, modalities: list[str], subject: str | None = None) -> Recording:
+    """Read the signals named ``modalities`` from the record at ``path`` (no extension).
+
+    Each signal comes at its own rate, ``fs * samps_per_frame``. ``subject``
+    defaults to the record name.
+    """
+    path = Path(path)
+    try:
+        header = wfdb.rdheader(str(path))
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"WFDB record {path}: header {path}.hea not found") from error
+    available = list(header.sig_name or [])
+    missing = [name for name in modalities if name not in available]
+    if missing:
+        raise ValueError(f"WFDB record {path} has no signal named {missing}; available signals: {available}")
+
+    channels = [available.index(name) for name in modalities]
+    record = wfdb.rdrecord(str(path), channels=channels, smooth_frames=False)
+    signals: dict[str, np.ndarray] = {}
+    rates: dict[str, float] = {}
+    units: dict[str, str] = {}
+    for name, values, per_frame, unit in zip(
+        record.sig_name, record.e_p_signal, record.samps_per_frame, record.units, strict=True
+    ):
+        signals[name] = np.asarray(values, dtype=np.float64)
+        rates[name] = float(record.fs) * int(per_frame)
+        units[name] = unit
+    return Recording(
+        subject=subject if subject is not None else path.name,
+        signals={name: signals[name] for name in modalities},
+        rates={name: rates[name] for name in modalities},
+        origin=str(path),
+        units={name: units[name] for name in modalities},
+    )
+
+
+def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -> list[Recording]:
+    """Every record in ``root`` whose header file matches ``data.file_glob``.
+
+    The subject id is group ``subject`` of ``data.subject_pattern`` matched on the
+    record name; records whose name does not match are not recordings of this
+    dataset and are skipped. With ``subjects`` given, only those are read, and
+    each one must be present.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"WFDB folder {root} does not exist (data.root)")
+    pattern = re.compile(data.subject_pattern)
+    if "subject" not in pattern.groupindex:
+        raise ValueError(f"data.subject_pattern {data.subject_pattern!r} has no named group 'subject'")
+
+    records: dict[str, Path] = {}
+    for header in sorted(root.glob(data.file_glob)):
+        if header.suffix != ".hea":
+            raise ValueError(
+                f"data.file_glob {data.file_glob!r} matched {header}, which is not a WFDB header (.hea); "
+                "for data.source wfdb the glob selects header files, e.g. '*.hea'"
+            )
+        match = pattern.fullmatch(header.stem)
+        if match is None:
+            continue
+        subject = match.group("subject")
+        if subject in records:
+            raise ValueError(
+                f"subject {subject!r} matches two records in {root}: {records[subject].name} and {header.stem}"
+            )
+        records[subject] = header.with_suffix("")
+    if not records:
+        raise FileNotFoundError(
+            f"no WFDB record in {root} matches data.file_glob {data.file_glob!r} "
+            f"and data.subject_pattern {data.subject_pattern!r}"
+        )
+
+    wanted = sorted(records) if subjects is None else list(subjects)
+    absent = [subject for subject in wanted if subject not in records]
+    if absent:
+        raise FileNotFoundError(
+            f"subjects {absent} have no WFDB record in {root}; found subjects {sorted(records)}"
+        )
+    return [read_wfdb_record(records[subject], data.modalities, subject) for subject in wanted]
