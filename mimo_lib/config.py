@@ -283,6 +283,14 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return content
 
 
+def _locate(path: Path) -> Path:
+    """A relative params path as given, or else relative to the project root (notebooks run in notebooks/)."""
+    if path.is_absolute() or path.exists():
+        return path
+    anchored = PROJECT_ROOT / path
+    return anchored if anchored.exists() else path
+
+
 def _describe(error: ValidationError, source: str) -> str:
     lines = [f"invalid parameters ({source}):"]
     for item in error.errors():
@@ -306,7 +314,8 @@ def load_params(
     tree = _read_yaml(DEFAULT_PARAMS)
     sources = [str(DEFAULT_PARAMS.relative_to(PROJECT_ROOT))]
     if path is not None:
-        tree = _deep_merge(tree, _read_yaml(Path(path)))
+        path = _locate(Path(path))
+        tree = _deep_merge(tree, _read_yaml(path))
         sources.append(str(path))
     pairs = list(overrides.items()) if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
     if pairs:

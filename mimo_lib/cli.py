@@ -1,0 +1,138 @@
+"""The ``mimo`` command: prepare, train, evaluate, sweep and fetch data from a terminal.
+
+Every subcommand takes ``--params FILE`` and any number of ``--set key=value``
+overrides, resolved by :func:`mimo_lib.config.load_params` exactly as the
+notebooks and papermill runs resolve them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from mimo_lib.config import ParamsError, load_params
+
+Handler = Callable[[argparse.Namespace], None]
+
+
+def _add_params_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, default=None, help="params YAML (default: params/default.yaml only)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override one parameter, e.g. --set training.epochs=2 (repeatable)",
+    )
+
+
+def _print_table(title: str, table: pd.DataFrame) -> None:
+    print(f"\n{title}")
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.precision", 3):
+        print(table.to_string())
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from mimo_lib.prepare import drop_report, prepare
+
+    params = load_params(args.params, args.overrides)
+    sets = prepare(params, force=args.force)
+    for split, windowset in sets.items():
+        print(f"{split}: {windowset.windows.shape} windows (N, M, T) at {windowset.rate:g} Hz")
+    _print_table("windows kept and dropped per subject", drop_report(sets))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from mimo_lib.evaluate import evaluate_run
+    from mimo_lib.trainer import train
+
+    params = load_params(args.params, args.overrides)
+    result = train(params)
+    print(f"run folder: {result.run_dir}  (best epoch {result.best_epoch}, {result.train_seconds:.1f} s)")
+    if not args.no_evaluate:
+        evaluation = evaluate_run(result.run_dir, split=args.split)
+        _print_table(f"{args.split} metrics per modality", evaluation.per_modality)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from mimo_lib.evaluate import evaluate_run
+
+    evaluation = evaluate_run(args.run, split=args.split)
+    _print_table(f"{args.split} metrics per modality", evaluation.per_modality)
+    _print_table(f"{args.split} metrics overall", evaluation.overall)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from mimo_lib.sweep import run_sweep
+
+    params_file = args.params or Path("params/default.yaml")
+    load_params(params_file, args.overrides)  # fail here, before any notebook starts
+    summary = run_sweep(params_file, args.fusion, overrides=args.overrides, name=args.name, jobs=args.jobs)
+    _print_table("fusion comparison", summary.table)
+    print("\nfigures:")
+    for path in summary.figures:
+        print(f"  {path}")
+    if summary.failures:
+        for failure in summary.failures:
+            print(f"FAILED: {failure}", file=sys.stderr)
+        raise SystemExit(1)
+
+
+def _fetch(args: argparse.Namespace) -> None:
+    from mimo_lib.fetch import fetch_bidmc
+
+    paths = fetch_bidmc(args.dest, source=args.source)
+    print(f"{len(paths)} files verified in {args.dest}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mimo`` command."""
+    parser = argparse.ArgumentParser(prog="mimo", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    prepare = commands.add_parser("prepare", help="recordings -> filtered, windowed, normalised .npz per split")
+    _add_params_options(prepare)
+    prepare.add_argument("--force", action="store_true", help="rebuild even when the cached windows match")
+    prepare.set_defaults(handler=_prepare)
+
+    train = commands.add_parser("train", help="train MiMo-AE, then evaluate the best checkpoint")
+    _add_params_options(train)
+    train.add_argument("--split", default="test", help="split to evaluate after training")
+    train.add_argument("--no-evaluate", action="store_true", help="skip the evaluation after training")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a trained run beside the PCA baseline")
+    evaluate.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    evaluate.add_argument("--split", default="test")
+    evaluate.set_defaults(handler=_evaluate)
+
+    sweep = commands.add_parser("sweep", help="run the training and analysis notebooks once per fusion strategy")
+    _add_params_options(sweep)
+    sweep.add_argument("--fusion", nargs="+", default=["concat", "gated", "attention"])
+    sweep.add_argument("--name", default=None, help="sweep name (folder under runs/)")
+    sweep.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
+    sweep.set_defaults(handler=_sweep)
+
+    data = commands.add_parser("data", help="datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    fetch = data_commands.add_parser("fetch", help="download and verify a public dataset")
+    fetch.add_argument("dataset", choices=["bidmc"])
+    fetch.add_argument("--dest", type=Path, default=Path("data/raw/bidmc"))
+    fetch.add_argument("--source", type=Path, default=None, help="copy from a local folder instead of PhysioNet")
+    fetch.set_defaults(handler=_fetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``mimo`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (ParamsError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()
