@@ -53,6 +53,7 @@ class DataConfig(_Section):
     time_column: str | None = "time"
     sampling_rate: float | None = None
     splits: dict[str, list[str]] = Field(default_factory=dict)
+    optional_test_subjects: list[str] = Field(default_factory=list)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
 
     @field_validator("modalities")
@@ -77,6 +78,14 @@ class DataConfig(_Section):
                     raise ValueError(f"subject {subject!r} is in two splits: {seen[subject]} and {split}")
                 seen[subject] = split
         return value
+
+    @model_validator(mode="after")
+    def _optional_test_subjects_not_in_splits(self) -> DataConfig:
+        listed = {subject: split for split, subjects in self.splits.items() for subject in subjects}
+        clash = [f"{subject} (in {listed[subject]})" for subject in self.optional_test_subjects if subject in listed]
+        if clash:
+            raise ValueError(f"data.optional_test_subjects are already in data.splits: {', '.join(clash)}")
+        return self
 
     @model_validator(mode="after")
     def _kinds_name_modalities(self) -> DataConfig:
