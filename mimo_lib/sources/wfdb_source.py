@@ -56,10 +56,10 @@ def read_wfdb_record(path: Path, modalities: list[str], subject: str | None = No
 def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -> list[Recording]:
     """Every record in ``root`` whose header file matches ``data.file_glob``.
 
-    The subject id is group ``subject`` of ``data.subject_pattern`` matched on the
+    The subject id is group ``subject`` of ``data.subject_pattern`` searched in the
     record name; records whose name does not match are not recordings of this
-    dataset and are skipped. With ``subjects`` given, only those are read, and
-    each one must be present.
+    dataset and are skipped. Reads ``subjects`` (default: every subject in
+    ``data.splits``, else every record); each one must be present.
     """
     root = Path(root)
     if not root.is_dir():
@@ -75,7 +75,7 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
                 f"data.file_glob {data.file_glob!r} matched {header}, which is not a WFDB header (.hea); "
                 "for data.source wfdb the glob selects header files, e.g. '*.hea'"
             )
-        match = pattern.fullmatch(header.stem)
+        match = pattern.search(header.stem)
         if match is None:
             continue
         subject = match.group("subject")
@@ -90,10 +90,11 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
             f"and data.subject_pattern {data.subject_pattern!r}"
         )
 
-    wanted = sorted(records) if subjects is None else list(subjects)
-    absent = [subject for subject in wanted if subject not in records]
+    if subjects is None:
+        subjects = [subject for split in data.splits.values() for subject in split] or sorted(records)
+    absent = [subject for subject in subjects if subject not in records]
     if absent:
         raise FileNotFoundError(
             f"subjects {absent} have no WFDB record in {root}; found subjects {sorted(records)}"
         )
-    return [read_wfdb_record(records[subject], data.modalities, subject) for subject in wanted]
+    return [read_wfdb_record(records[subject], data.modalities, subject) for subject in subjects]
