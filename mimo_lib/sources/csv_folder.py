@@ -1,0 +1,126 @@
+"""A folder of CSV files, one per subject, columns named by the user as modalities.
+
+Header names are stripped of surrounding whitespace (BIDMC writes
+``Time [s], RESP, PLETH``). The sampling rate comes from ``data.sampling_rate``
+or from the time column over its whole span, ``(n - 1) / (t_last - t_first)``,
+which stays exact when the time stamps are rounded (BIDMC keeps 5 significant
+digits, so single steps of a 125 Hz recording read as 0.01 s).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mimo_lib.config import DataConfig
+from mimo_lib.types import Recording
+
+RATE_TOLERANCE = 0.01
+
+
+class SourceError(ValueError):
+    """A recording that cannot be read as configured (names the file and column)."""
+
+
+def subject_files(data: DataConfig, root: Path) -> dict[str, Path]:
+    """Map subject id -> file for the files ``root / data.file_glob`` whose stem matches ``data.subject_pattern``."""
+    if not root.is_dir():
+        raise SourceError(f"data folder not found: {root} (data.root)")
+    pattern = re.compile(data.subject_pattern)
+    if "subject" not in pattern.groupindex:
+        raise SourceError(f"data.subject_pattern {data.subject_pattern!r} has no group named 'subject'")
+    files: dict[str, Path] = {}
+    for path in sorted(root.glob(data.file_glob)):
+        match = pattern.search(path.stem)
+        if not match or not path.is_file():
+            continue
+        subject = match.group("subject")
+        if subject in files:
+            raise SourceError(f"subject {subject!r} matches two files: {files[subject]} and {path}")
+        files[subject] = path
+    return files
+
+
+def select_files(data: DataConfig, root: Path, subjects: list[str] | None) -> dict[str, Path]:
+    """The files of ``subjects`` (default: every subject in ``data.splits``, else every file)."""
+    files = subject_files(data, root)
+    if subjects is None:
+        subjects = [s for split in data.splits.values() for s in split] or list(files)
+    missing = [s for s in subjects if s not in files]
+    if missing:
+        raise SourceError(
+            f"no recording for subject(s) {missing} in {root} (files {data.file_glob!r}, "
+            f"subject pattern {data.subject_pattern!r}); found subjects {sorted(files)}"
+        )
+    return {s: files[s] for s in subjects}
+
+
+def _numeric(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    for column in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            values = pd.to_numeric(frame[column], errors="coerce")
+            bad = np.flatnonzero(values.isna() & frame[column].notna())
+            row = int(bad[0])
+            raise SourceError(
+                f"{path}: column {column!r} has a non-numeric value {frame[column].iloc[row]!r} "
+                f"at data row {row + 1}"
+            )
+    return frame
+
+
+def rate_from_time(time: np.ndarray, path: Path, column: str) -> float:
+    """Sampling rate from time stamps over the whole span; time must not run backwards."""
+    if np.isnan(time).any():
+        row = int(np.flatnonzero(np.isnan(time))[0])
+        raise SourceError(f"{path}: time column {column!r} is empty at data row {row + 1}")
+    steps = np.diff(time)
+    if (steps < 0).any():
+        row = int(np.flatnonzero(steps < 0)[0]) + 1
+        raise SourceError(
+            f"{path}: time column {column!r} is not monotonic: {time[row]} after {time[row - 1]} at data row {row + 1}"
+        )
+    if len(time) < 2 or time[-1] <= time[0]:
+        raise SourceError(f"{path}: time column {column!r} spans no time; cannot estimate the sampling rate")
+    return (len(time) - 1) / (time[-1] - time[0])
+
+
+def read_csv_recording(data: DataConfig, subject: str, path: Path) -> Recording:
+    """Read the modality (and time) columns of one subject's CSV file."""
+    if not path.is_file():
+        raise SourceError(f"recording file not found: {path}")
+    header = pd.read_csv(path, nrows=0).columns
+    by_name = {str(raw).strip(): raw for raw in header}
+    wanted = list(data.modalities) + ([data.time_column] if data.time_column else [])
+    missing = [name for name in wanted if name not in by_name]
+    if missing:
+        raise SourceError(f"{path}: column(s) {missing} not found; the file has columns {list(by_name)}")
+    frame = pd.read_csv(path, usecols=[by_name[name] for name in wanted])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = _numeric(frame, path)
+    if len(frame) < 2:
+        raise SourceError(f"{path}: holds {len(frame)} data row(s); a recording needs more")
+
+    rate = data.sampling_rate
+    if data.time_column:
+        measured = rate_from_time(frame[data.time_column].to_numpy(np.float64), path, data.time_column)
+        if rate is not None and abs(measured - rate) > RATE_TOLERANCE * rate:
+            raise SourceError(
+                f"{path}: data.sampling_rate is {rate} Hz but time column {data.time_column!r} says "
+                f"{measured:.4f} Hz (more than {RATE_TOLERANCE:.0%} apart)"
+            )
+        rate = rate if rate is not None else measured
+    if rate is None:
+        raise SourceError(f"{path}: no sampling rate; set data.sampling_rate or data.time_column")
+    signals = {m: frame[m].to_numpy(np.float64) for m in data.modalities}
+    for modality, values in signals.items():
+        if np.isnan(values).all():
+            raise SourceError(f"{path}: column {modality!r} holds no values")
+    return Recording(subject, signals, {m: float(rate) for m in signals}, origin=str(path))
+
+
+def load_csv_folder(data: DataConfig, root: Path, subjects: list[str] | None = None) -> list[Recording]:
+    """One :class:`Recording` per subject from a folder of CSV files."""
+    return [read_csv_recording(data, subject, path) for subject, path in select_files(data, root, subjects).items()]
