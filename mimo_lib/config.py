@@ -157,6 +157,17 @@ class LossConfig(_Section):
     modality_weights: dict[str, float] = Field(default_factory=dict)
 
 
+class CorruptionConfig(_Section):
+    """Denoising: corrupt training inputs while the target stays clean (off while probability is 0)."""
+
+    probability: float = Field(0.0, ge=0, le=1)
+    noise_snr_db: float | None = 10.0
+    wander_amplitude: float = Field(0.5, ge=0)
+    burst_amplitude: float = Field(2.0, ge=0)
+    dropouts: bool = True
+    max_event_seconds: float = Field(0.5, gt=0)
+
+
 class TrainingConfig(_Section):
     """Optimisation, schedules, checkpoints and stopping."""
 
@@ -179,6 +190,7 @@ class TrainingConfig(_Section):
     compile: bool = False
     random_crop: bool = False
     modality_dropout: float = Field(0.0, ge=0, lt=1)
+    corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None
 
 
