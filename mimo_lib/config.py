@@ -304,6 +304,18 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return content
 
 
+def _read_params_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A params file merged over the file named by its top-level ``extends`` key (relative to it), if any."""
+    content = _read_yaml(path)
+    parent = content.pop("extends", None)
+    if parent is None:
+        return content
+    base, chain = (path.parent / str(parent)).resolve(), (*seen, path.resolve())
+    if base in chain:
+        raise ParamsError(f"params file {path}: extends {parent!r} loops back to {base}")
+    return _deep_merge(_read_params_file(base, chain), content)
+
+
 def _locate(path: Path) -> Path:
     """A relative params path as given, or else relative to the project root (notebooks run in notebooks/)."""
     if path.is_absolute() or path.exists():
@@ -336,7 +348,7 @@ def load_params(
     sources = [str(DEFAULT_PARAMS.relative_to(PROJECT_ROOT))]
     if path is not None:
         path = _locate(Path(path))
-        tree = _deep_merge(tree, _read_yaml(path))
+        tree = _deep_merge(tree, _read_params_file(path))
         sources.append(str(path))
     pairs = list(overrides.items()) if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
     if pairs:

@@ -9,6 +9,7 @@ import pytest
 import wfdb
 
 from mimo_lib.config import DataConfig
+from mimo_lib.sources import SourceError
 from mimo_lib.sources.wfdb_source import load_wfdb_folder, read_wfdb_record
 
 RECORDS = ["03700181", "a103l", "mixedsignals"]
@@ -46,7 +47,7 @@ def test_invalid_samples_stay_nan(wfdb_dir: Path) -> None:
 
 
 def test_missing_signal_names_record_and_available_signals(wfdb_dir: Path) -> None:
-    with pytest.raises(ValueError, match=r"a103l.*\['ECG'\].*\['II', 'V', 'PLETH'\]"):
+    with pytest.raises(SourceError, match=r"a103l.*\['ECG'\].*\['II', 'V', 'PLETH'\]"):
         read_wfdb_record(wfdb_dir / "a103l", ["II", "ECG"])
 
 
@@ -84,14 +85,14 @@ def test_folder_defaults_to_the_subjects_in_splits(tmp_path: Path) -> None:
 def test_folder_missing_subject_names_subject_and_folder(tmp_path: Path) -> None:
     _write_records(tmp_path, ["rec_01"])
     data = DataConfig(source="wfdb", file_glob="*.hea", subject_pattern=r"rec_(?P<subject>\d+)", modalities=["ECG"])
-    with pytest.raises(FileNotFoundError, match=rf"\['07'\].*{tmp_path}"):
+    with pytest.raises(SourceError, match=rf"\['07'\].*{tmp_path}"):
         load_wfdb_folder(data, tmp_path, ["07"])
 
 
 def test_folder_glob_must_select_headers(tmp_path: Path) -> None:
     _write_records(tmp_path, ["rec_01"])
     data = DataConfig(source="wfdb", file_glob="*.dat", modalities=["ECG"])
-    with pytest.raises(ValueError, match=r"rec_01\.dat.*not a WFDB header"):
+    with pytest.raises(SourceError, match=r"rec_01\.dat.*not a WFDB header"):
         load_wfdb_folder(data, tmp_path, None)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import wfdb
 
 from mimo_lib.config import DataConfig
+from mimo_lib.sources import SourceError
 from mimo_lib.types import Recording
 
 
@@ -27,11 +28,11 @@ def read_wfdb_record(path: Path, modalities: list[str], subject: str | None = No
     try:
         header = wfdb.rdheader(str(path))
     except FileNotFoundError as error:
-        raise FileNotFoundError(f"WFDB record {path}: header {path}.hea not found") from error
+        raise SourceError(f"WFDB record {path}: header {path}.hea not found") from error
     available = list(header.sig_name or [])
     missing = [name for name in modalities if name not in available]
     if missing:
-        raise ValueError(f"WFDB record {path} has no signal named {missing}; available signals: {available}")
+        raise SourceError(f"WFDB record {path} has no signal named {missing}; available signals: {available}")
 
     channels = [available.index(name) for name in modalities]
     record = wfdb.rdrecord(str(path), channels=channels, smooth_frames=False)
@@ -63,15 +64,15 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
     """
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"WFDB folder {root} does not exist (data.root)")
+        raise SourceError(f"WFDB folder {root} does not exist (data.root)")
     pattern = re.compile(data.subject_pattern)
     if "subject" not in pattern.groupindex:
-        raise ValueError(f"data.subject_pattern {data.subject_pattern!r} has no named group 'subject'")
+        raise SourceError(f"data.subject_pattern {data.subject_pattern!r} has no named group 'subject'")
 
     records: dict[str, Path] = {}
     for header in sorted(root.glob(data.file_glob)):
         if header.suffix != ".hea":
-            raise ValueError(
+            raise SourceError(
                 f"data.file_glob {data.file_glob!r} matched {header}, which is not a WFDB header (.hea); "
                 "for data.source wfdb the glob selects header files, e.g. '*.hea'"
             )
@@ -80,12 +81,12 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
             continue
         subject = match.group("subject")
         if subject in records:
-            raise ValueError(
+            raise SourceError(
                 f"subject {subject!r} matches two records in {root}: {records[subject].name} and {header.stem}"
             )
         records[subject] = header.with_suffix("")
     if not records:
-        raise FileNotFoundError(
+        raise SourceError(
             f"no WFDB record in {root} matches data.file_glob {data.file_glob!r} "
             f"and data.subject_pattern {data.subject_pattern!r}"
         )
@@ -94,7 +95,7 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
         subjects = [subject for split in data.splits.values() for subject in split] or sorted(records)
     absent = [subject for subject in subjects if subject not in records]
     if absent:
-        raise FileNotFoundError(
+        raise SourceError(
             f"subjects {absent} have no WFDB record in {root}; found subjects {sorted(records)}"
         )
     return [read_wfdb_record(records[subject], data.modalities, subject) for subject in subjects]
