@@ -1,0 +1,364 @@
+"""Training loop: AdamW, learning-rate schedule, early stopping, checkpoints, resume.
+
+Rules a user can rely on:
+
+- **Monitor and best checkpoint.** ``training.monitor`` names a history column
+  (``val_loss`` by default). Without a validation split a ``val_*`` monitor falls
+  back to the matching ``train_*`` column. The best checkpoint is the epoch with
+  the lowest monitored value; an epoch counts as better only when it beats the
+  best by more than ``training.min_delta``, so ties keep the earlier epoch.
+  Training stops after ``training.patience`` epochs without improvement.
+- **Schedule** (per epoch). ``warmup_epochs`` ramp the rate linearly up to
+  ``learning_rate`` (epoch ``e`` of ``W`` uses ``(e+1)/W`` of it); then ``cosine``
+  anneals to 0 over the remaining epochs, ``step`` multiplies by ``gamma`` every
+  ``step_size`` epochs, ``plateau`` multiplies by ``gamma`` after
+  ``max(1, patience // 2)`` epochs without improvement of the monitor, ``none``
+  keeps it constant.
+- **Reproducibility.** ``training.seed`` seeds torch and numpy; batch order and
+  augmentations draw from their own ``torch.Generator``. Every checkpoint keeps
+  model, optimiser, schedule, RNG states, history and early-stopping state, so
+  ``training.resume=<checkpoint>`` continues exactly as if never interrupted (CPU).
+- **Failure.** A non-finite loss raises :class:`NonFiniteLossError` naming the
+  epoch and the first non-finite component (``mse/ECG``, ``spectral``, …);
+  ``checkpoints/last.pt`` then still holds the last good epoch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from mimo_lib import tracking
+from mimo_lib.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from mimo_lib.config import Params
+from mimo_lib.device import select_device
+from mimo_lib.loss import HybridLoss
+from mimo_lib.model import MiMoAE, build_model
+from mimo_lib.plots import save_figure
+from mimo_lib.plots.reconstruction import plot_reconstructions
+from mimo_lib.plots.training import plot_loss_curves
+from mimo_lib.types import WindowSet
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; the message names the epoch and the component."""
+
+
+@dataclass
+class TrainResult:
+    """What a finished training run leaves behind."""
+
+    run_dir: Path
+    history: pd.DataFrame
+    best_epoch: int
+    best_checkpoint: Path
+    model: MiMoAE
+    train_seconds: float
+    windows_per_second: float
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch and numpy globally; return a generator for batch order and augmentation."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def modality_mask(batch: int, n_modalities: int, p_drop: float, generator: torch.Generator) -> torch.Tensor:
+    """Boolean ``[batch, M]`` mask of present modalities; each is dropped with ``p_drop``.
+
+    A window never loses every modality: where all were drawn absent, one chosen at
+    random is kept.
+    """
+    present = torch.rand(batch, n_modalities, generator=generator) >= p_drop
+    empty = ~present.any(dim=1)
+    if empty.any():
+        keep = torch.randint(n_modalities, (int(empty.sum()),), generator=generator)
+        present[empty.nonzero(as_tuple=True)[0], keep] = True
+    return present
+
+
+def random_circular_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Roll every window ``[B, M, T]`` by its own random offset (all modalities together)."""
+    batch, _, length = x.shape
+    shift = torch.randint(length, (batch, 1), generator=generator).to(x.device)
+    index = (torch.arange(length, device=x.device)[None, :] + shift) % length
+    return torch.gather(x, 2, index[:, None, :].expand_as(x))
+
+
+class EpochSchedule:
+    """Per-epoch learning rate: linear warm-up, then cosine / step / plateau / none."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, params: Params) -> None:
+        cfg = params.training
+        self.optimizer, self.cfg = optimizer, cfg
+        self.plateau = None
+        if cfg.scheduler == "plateau":
+            self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", factor=cfg.gamma, patience=max(1, cfg.patience // 2), threshold=cfg.min_delta,
+                threshold_mode="abs",
+            )
+
+    def lr_for(self, epoch: int) -> float | None:
+        """Rate for 0-based ``epoch``; None when the plateau scheduler decides."""
+        cfg = self.cfg
+        if epoch < cfg.warmup_epochs:
+            return cfg.learning_rate * (epoch + 1) / cfg.warmup_epochs
+        if cfg.scheduler == "cosine":
+            span = max(cfg.epochs - cfg.warmup_epochs, 1)
+            return cfg.learning_rate * 0.5 * (1 + math.cos(math.pi * (epoch - cfg.warmup_epochs) / span))
+        if cfg.scheduler == "step":
+            return cfg.learning_rate * cfg.gamma ** ((epoch - cfg.warmup_epochs) // cfg.step_size)
+        if cfg.scheduler == "none" or epoch == cfg.warmup_epochs:
+            return cfg.learning_rate
+        return None
+
+    def start_epoch(self, epoch: int) -> float:
+        lr = self.lr_for(epoch)
+        if lr is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        return self.optimizer.param_groups[0]["lr"]
+
+    def end_epoch(self, epoch: int, monitored: float) -> None:
+        if self.plateau is not None and epoch >= self.cfg.warmup_epochs:
+            self.plateau.step(monitored)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"plateau": self.plateau.state_dict() if self.plateau is not None else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.plateau is not None and state.get("plateau") is not None:
+            self.plateau.load_state_dict(state["plateau"])
+
+
+def _first_non_finite(terms: dict[str, float]) -> str:
+    ordered = sorted(terms, key=lambda key: (key in ("loss", "mse", "spectral"), key))
+    return next((key for key in ordered if not math.isfinite(terms[key])), "loss")
+
+
+def _check_sets(sets: dict[str, WindowSet]) -> tuple[list[str], int]:
+    if "train" not in sets or len(sets["train"]) == 0:
+        raise ValueError(f"training needs a non-empty 'train' split; got splits {sorted(sets)}")
+    modalities, length = sets["train"].modalities, sets["train"].window_length
+    for name, windows in sets.items():
+        if windows.modalities != modalities or windows.window_length != length:
+            raise ValueError(
+                f"split {name!r} has modalities {windows.modalities} and window length {windows.window_length}; "
+                f"train has {modalities} and {length}"
+            )
+    return modalities, length
+
+
+def _model_normalization(windows: WindowSet) -> dict[str, Any]:
+    """The normalisation a model needs at inference: the method, plus fitted stats unless per window."""
+    norm = {"method": windows.normalization["method"]}
+    if norm["method"] != "window":
+        norm["mean"] = np.asarray(windows.normalization["mean"])
+        norm["std"] = np.asarray(windows.normalization["std"])
+    return norm
+
+
+class _Trainer:
+    def __init__(self, params: Params, sets: dict[str, WindowSet], run_dir: Path, progress: bool) -> None:
+        self.params, self.cfg, self.run_dir, self.progress = params, params.training, run_dir, progress
+        self.modalities, self.window_length = _check_sets(sets)
+        self.normalization = _model_normalization(sets["train"])
+        self.device = select_device(self.cfg.device)
+        self.generator = seed_everything(self.cfg.seed)
+        self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
+        self.step_model = torch.compile(self.model) if self.cfg.compile else self.model
+        self.loss_fn = HybridLoss(params.loss, self.modalities)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
+        )
+        self.schedule = EpochSchedule(self.optimizer, params)
+        self.data = {name: torch.from_numpy(np.ascontiguousarray(ws.windows, dtype=np.float32)).to(self.device)
+                     for name, ws in sets.items() if len(ws)}
+        self.example_set = sets.get("val") if "val" in self.data else sets["train"]
+        self.autocast = self.device.type == "cuda" and self.cfg.bf16
+        self.history: list[dict[str, Any]] = []
+        self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
+        self.start_epoch = 0
+        self.checkpoints = run_dir / "checkpoints"
+
+    def monitor_key(self) -> str:
+        key = self.cfg.monitor
+        if key.startswith("val_") and "val" not in self.data:
+            key = "train_" + key[len("val_"):]
+        return key
+
+    def resume(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model_state"])
+        self.optimizer.load_state_dict(state["optimizer_state"])
+        self.schedule.load_state_dict(state["scheduler_state"] or {})
+        restore_rng_state(state["rng_state"], self.generator)
+        self.history = [dict(row) for row in state["history"]]
+        self.best = dict(state["extra"]["early_stopping"])
+        self.start_epoch = int(state["epoch"])
+
+    def _forward_loss(self, batch: torch.Tensor, present: torch.Tensor | None) -> Any:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            output = self.step_model(batch, present)
+        return self.loss_fn(output.reconstruction.float(), batch)
+
+    def _fail(self, epoch: int, split: str, terms: dict[str, float]) -> None:
+        component = _first_non_finite(terms)
+        last = self.checkpoints / "last.pt"
+        kept = f"last good checkpoint: {last}" if last.exists() else "no checkpoint was written yet"
+        raise NonFiniteLossError(
+            f"non-finite {split} loss at epoch {epoch + 1}: {component} = {terms[component]}; {kept}"
+        )
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        self.model.train()
+        windows = self.data["train"]
+        order = torch.randperm(len(windows), generator=self.generator).to(self.device)
+        sums: dict[str, float] = {}
+        batches = range(0, len(windows), self.cfg.batch_size)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)
+        for start in bar:
+            batch = windows[order[start:start + self.cfg.batch_size]]
+            target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
+            present = None
+            if self.cfg.modality_dropout > 0:
+                present = modality_mask(len(batch), len(self.modalities), self.cfg.modality_dropout,
+                                        self.generator).to(self.device)
+            terms = self._forward_loss(target, present)
+            values = terms.as_dict()
+            if not torch.isfinite(terms.total):
+                self._fail(epoch, "train", values)
+            self.optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if self.cfg.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.optimizer.step()
+            for key, value in values.items():
+                sums[key] = sums.get(key, 0.0) + value * len(batch)
+            bar.set_postfix(loss=f"{values['loss']:.4f}")
+        return {key: total / len(windows) for key, total in sums.items()}
+
+    @torch.no_grad()
+    def evaluate(self, split: str, epoch: int) -> dict[str, float]:
+        self.model.eval()
+        windows = self.data[split]
+        sums: dict[str, float] = {}
+        for start in range(0, len(windows), self.cfg.batch_size):
+            batch = windows[start:start + self.cfg.batch_size]
+            values = self._forward_loss(batch, None).as_dict()
+            if not all(math.isfinite(v) for v in values.values()):
+                self._fail(epoch, split, values)
+            for key, value in values.items():
+                sums[key] = sums.get(key, 0.0) + value * len(batch)
+        return {key: total / len(windows) for key, total in sums.items()}
+
+    def save(self, path: Path, epoch: int) -> Path:
+        return save_checkpoint(
+            path, model=self.model, optimizer=self.optimizer, scheduler=self.schedule, epoch=epoch,
+            params=self.params, modalities=self.modalities, window_length=self.window_length,
+            normalization=self.normalization, history=self.history,
+            rng_state=capture_rng_state(self.generator), extra={"early_stopping": self.best},
+        )
+
+    def fit(self, logger: tracking.RunLogger) -> float:
+        """Run the remaining epochs; return the seconds spent training."""
+        seconds = 0.0
+        epochs = tqdm(range(self.start_epoch, self.cfg.epochs), desc="training", initial=self.start_epoch,
+                      total=self.cfg.epochs, disable=not self.progress)
+        for epoch in epochs:
+            if self.best["bad_epochs"] >= self.cfg.patience:
+                break
+            began = time.perf_counter()
+            lr = self.schedule.start_epoch(epoch)
+            row: dict[str, Any] = {"epoch": epoch + 1}
+            row.update({f"train_{k}": v for k, v in self.train_epoch(epoch).items()})
+            if "val" in self.data:
+                row.update({f"val_{k}": v for k, v in self.evaluate("val", epoch).items()})
+            row["lr"] = lr
+            row["seconds"] = time.perf_counter() - began
+            seconds += row["seconds"]
+            key = self.monitor_key()
+            if key not in row:
+                raise KeyError(f"training.monitor={self.cfg.monitor!r}: no column {key!r}; history has {sorted(row)}")
+            value = float(row[key])
+            self.history.append(row)
+            if value < self.best["value"] - self.cfg.min_delta:
+                self.best.update(value=value, epoch=epoch + 1, bad_epochs=0)
+            else:
+                self.best["bad_epochs"] += 1
+            self.schedule.end_epoch(epoch, value)
+            self.save(self.checkpoints / "last.pt", epoch + 1)
+            if self.best["epoch"] == epoch + 1:
+                self.save(self.checkpoints / "best.pt", epoch + 1)
+            if self.cfg.checkpoint_every and (epoch + 1) % self.cfg.checkpoint_every == 0:
+                self.save(self.checkpoints / f"epoch_{epoch + 1:03d}.pt", epoch + 1)
+            logger.log_epoch(row)
+            epochs.set_postfix({k: f"{row[k]:.4f}" for k in ("train_loss", "val_loss") if k in row})
+        return seconds
+
+
+def _example_figure(trainer: _Trainer, windows: WindowSet) -> plt.Figure:
+    count = min(trainer.params.tracking.n_example_windows, len(windows))
+    indices = np.linspace(0, len(windows) - 1, count).astype(int)
+    trainer.model.eval()
+    with torch.no_grad():
+        batch = torch.from_numpy(windows.windows[indices]).to(trainer.device)
+        recon = trainer.model(batch).reconstruction.float().cpu().numpy()
+    titles = [f"{windows.subjects[i]} @ {windows.starts[i]:.0f} s" for i in indices]
+    return plot_reconstructions(windows.windows[indices], {"MiMo-AE": recon}, windows.modalities, windows.rate,
+                                indices=range(count), titles=titles)
+
+
+def train(
+    params: Params,
+    sets: dict[str, WindowSet] | None = None,
+    run_dir: Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train MiMo-AE on prepared windows (``prepare(params)`` when ``sets`` is None).
+
+    Writes ``params.yaml``, ``history.csv``, checkpoints and figures into ``run_dir``
+    (default :func:`mimo_lib.tracking.run_dir_for`). The returned model holds the
+    best checkpoint's weights.
+    """
+    if sets is None:
+        from mimo_lib.prepare import prepare
+
+        sets = prepare(params, progress=progress)
+    run_dir = tracking.init_run_dir(params, Path(run_dir) if run_dir is not None else tracking.run_dir_for(params))
+    trainer = _Trainer(params, sets, run_dir, progress)
+    if params.training.resume:
+        trainer.resume(params.resolve_path(params.training.resume))
+    logger = tracking.RunLogger(params, run_dir)
+    try:
+        seconds = trainer.fit(logger)
+        history = pd.DataFrame(trainer.history)
+        history.to_csv(run_dir / "history.csv", index=False)
+        best_checkpoint = trainer.checkpoints / "best.pt"
+        trainer.model.load_state_dict(load_checkpoint(best_checkpoint)["model_state"])
+        figures = run_dir / "figures"
+        for name, figure in (("loss_curves", plot_loss_curves(history)),
+                             ("reconstructions_val", _example_figure(trainer, trainer.example_set))):
+            save_figure(figure, figures, name)
+            logger.log_figure(name, figure)
+            plt.close(figure)
+        windows_per_second = (len(history) - trainer.start_epoch) * len(sets["train"]) / seconds if seconds > 0 else float("nan")
+        logger.log_summary({"best_epoch": trainer.best["epoch"], "best_" + trainer.monitor_key(): trainer.best["value"]})
+    finally:
+        logger.finish()
+    return TrainResult(
+        run_dir=run_dir, history=history, best_epoch=int(trainer.best["epoch"]), best_checkpoint=best_checkpoint,
+        model=trainer.model.eval(), train_seconds=seconds, windows_per_second=windows_per_second,
+    )
