@@ -1,0 +1,143 @@
+"""Read the runs of a sweep and compare fusion strategies.
+
+A sweep folder holds one run folder per strategy (``<sweep>/<fusion>/``). A run
+counts once its analysis has finished, i.e. it holds
+
+- ``headline.json``: the numbers the training and analysis notebooks record
+  (``train_seconds``, ``n_parameters``, ``best_epoch``, ...), and
+- ``per_window_<split>.csv``: one row per window and modality with the
+  metrics of :mod:`mimo_lib.metrics` for the model.
+
+The comparison table has **one row per fusion strategy and modality** and, per
+metric, the mean and standard deviation over that split's windows
+(``<metric>_mean``, ``<metric>_std``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mimo_lib.metrics import METRICS
+
+HEADLINE_FILE = "headline.json"
+
+
+def per_window_file(split: str) -> str:
+    """File name of a run's per-window metrics for ``split``."""
+    return f"per_window_{split}.csv"
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to {HEADLINE_FILE}")
+
+
+def record_headline(run_dir: str | Path, **values: Any) -> Path:
+    """Merge ``values`` into the run's ``headline.json`` (created when absent) and return its path."""
+    path = Path(run_dir) / HEADLINE_FILE
+    content = json.loads(path.read_text()) if path.exists() else {}
+    content.update(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=2, default=_plain) + "\n")
+    return path
+
+
+def read_headline(run_dir: str | Path) -> dict[str, Any]:
+    """The run's ``headline.json`` as a dict."""
+    path = Path(run_dir) / HEADLINE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {HEADLINE_FILE} in run folder {run_dir}: has the run finished?")
+    return json.loads(path.read_text())
+
+
+def find_runs(sweep_dir: str | Path, split: str = "test") -> dict[str, Path]:
+    """Finished run folders in ``sweep_dir`` by fusion name (folder name), sorted by name."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise FileNotFoundError(f"sweep folder not found: {sweep_dir}")
+    return {
+        folder.name: folder
+        for folder in sorted(sweep_dir.iterdir())
+        if (folder / HEADLINE_FILE).is_file() and (folder / per_window_file(split)).is_file()
+    }
+
+
+@dataclass
+class SweepRuns:
+    """The finished runs of a sweep: per-window metrics and one summary row per run."""
+
+    per_window: pd.DataFrame
+    runs: pd.DataFrame
+    metrics: list[str]
+
+    @property
+    def fusions(self) -> list[str]:
+        return list(self.runs.index)
+
+
+def load_sweep(sweep_dir: str | Path, split: str = "test") -> SweepRuns:
+    """Read every finished run of ``sweep_dir``; a sweep without any raises ``FileNotFoundError``."""
+    runs = find_runs(sweep_dir, split)
+    if not runs:
+        raise FileNotFoundError(
+            f"no finished runs in {sweep_dir}: expected sub-folders holding {HEADLINE_FILE} and "
+            f"{per_window_file(split)}"
+        )
+    frames, rows = [], []
+    for fusion, folder in runs.items():
+        path = folder / per_window_file(split)
+        frame = pd.read_csv(path)
+        if "modality" not in frame.columns:
+            raise ValueError(f"{path}: column 'modality' is missing (columns: {list(frame.columns)})")
+        frames.append(frame.assign(fusion=fusion))
+        rows.append({"fusion": fusion, **read_headline(folder)})
+    per_window = pd.concat(frames, ignore_index=True)
+    metrics = [m for m in METRICS if m in per_window.columns]
+    if not metrics:
+        raise ValueError(f"no metric columns {list(METRICS)} in the per-window files of {sweep_dir}")
+    info = pd.DataFrame(rows).set_index("fusion")
+    return SweepRuns(per_window=per_window, runs=info, metrics=metrics)
+
+
+def summary_table(per_window: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Mean and standard deviation of each metric per fusion and modality (NaN-aware).
+
+    Rows keep the order in which fusions and modalities first appear; columns are
+    ``<metric>_mean, <metric>_std`` per metric, plus ``n_windows``.
+    """
+    keys = ["fusion", "modality"]
+    grouped = per_window.groupby(keys, sort=False)[metrics]
+    stats = grouped.agg(["mean", "std"])
+    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
+    stats["n_windows"] = grouped.size()
+    return stats
+
+
+def format_mean_std(table: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.DataFrame:
+    """``"mean ± std"`` strings per metric, for display."""
+
+    def cell(mean: float, std: float) -> str:
+        if np.isnan(std):
+            return f"{mean:.{digits}g}"
+        return f"{mean:.{digits}g} ± {std:.{digits}g}"
+
+    return pd.DataFrame(
+        {m: [cell(a, b) for a, b in zip(table[f"{m}_mean"], table[f"{m}_std"])] for m in metrics},
+        index=table.index,
+    )
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> Path:
+    """Write the comparison table as CSV (index columns kept) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path)
+    return path

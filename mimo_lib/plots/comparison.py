@@ -1,0 +1,99 @@
+"""Figures comparing fusion strategies across the runs of a sweep."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from mimo_lib.metrics import HIGHER_IS_BETTER
+
+_LABELS = {
+    "mse": "MSE", "mae": "MAE", "pearson": "Pearson r", "snr_db": "SNR (dB)", "prd": "PRD (%)",
+    "psd_corr": "PSD corr.",
+}
+
+
+def _label(metric: str) -> str:
+    return _LABELS.get(metric, metric)
+
+
+def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Distribution over test windows of each metric: one panel per metric, boxes per modality and fusion.
+
+    ``per_window`` has one row per window and modality with columns ``fusion``,
+    ``modality`` and the metrics.
+    """
+    fusions = list(dict.fromkeys(per_window["fusion"]))
+    modalities = list(dict.fromkeys(per_window["modality"]))
+    width = 0.8 / len(fusions)
+    figure, axes = plt.subplots(
+        1, len(metrics), figsize=(max(3.2, 1.1 * len(modalities) * len(fusions) ** 0.5) * len(metrics), 3.4),
+        squeeze=False,
+    )
+    for ax, metric in zip(axes[0], metrics):
+        for number, fusion in enumerate(fusions):
+            rows = per_window[per_window["fusion"] == fusion]
+            data = [rows.loc[rows["modality"] == m, metric].dropna().to_numpy() for m in modalities]
+            positions = np.arange(len(modalities)) - 0.4 + width * (number + 0.5)
+            boxes = ax.boxplot(
+                data, positions=positions, widths=width * 0.9, patch_artist=True, showfliers=False,
+                medianprops={"color": "black"},
+            )
+            for patch in boxes["boxes"]:
+                patch.set_facecolor(f"C{number}")
+                patch.set_alpha(0.75)
+            ax.plot([], [], color=f"C{number}", linewidth=6, alpha=0.75, label=fusion)
+        ax.set_xticks(np.arange(len(modalities)), modalities)
+        arrow = "higher is better" if HIGHER_IS_BETTER.get(metric, False) else "lower is better"
+        ax.set_title(f"{_label(metric)} ({arrow})", fontsize=10)
+    axes[0, 0].legend(fontsize=8, title="fusion", title_fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_radar(table: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Radar chart of the strategies: each axis a metric (mean over modalities), scaled so outward is better.
+
+    ``table`` has one row per fusion and modality with ``<metric>_mean`` columns.
+    Each axis maps the worst strategy to 0 and the best to 1 (all 1 when they tie).
+    """
+    means = table.groupby(level="fusion", sort=False)[[f"{m}_mean" for m in metrics]].mean()
+    means.columns = metrics
+    scores = pd.DataFrame(index=means.index, columns=metrics, dtype=float)
+    for metric in metrics:
+        values = means[metric] if HIGHER_IS_BETTER.get(metric, False) else -means[metric]
+        span = values.max() - values.min()
+        scores[metric] = (values - values.min()) / span if span > 0 else 1.0
+    angles = np.linspace(0, 2 * np.pi, len(metrics), endpoint=False)
+    closed = np.append(angles, angles[0])
+    figure, ax = plt.subplots(figsize=(4.8, 4.8), subplot_kw={"projection": "polar"})
+    for number, (fusion, row) in enumerate(scores.iterrows()):
+        values = np.append(row.to_numpy(), row.to_numpy()[0])
+        ax.plot(closed, values, color=f"C{number}", label=fusion)
+        ax.fill(closed, values, color=f"C{number}", alpha=0.15)
+    ax.set_xticks(angles, [_label(m) for m in metrics])
+    ax.set_ylim(0, 1.05)
+    ax.set_yticks([0, 0.5, 1], ["worst", "", "best"], fontsize=7)
+    ax.set_title("fusion strategies (outward is better)", fontsize=10)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_cost(runs: pd.DataFrame) -> Figure:
+    """Training time and parameter count per strategy, from a table indexed by fusion."""
+    figure, axes = plt.subplots(1, 2, figsize=(7.5, 3.0))
+    colors = [f"C{i}" for i in range(len(runs))]
+    for ax, column, label in (
+        (axes[0], "train_seconds", "training time (s)"),
+        (axes[1], "n_parameters", "trainable parameters"),
+    ):
+        ax.bar(runs.index.astype(str), runs[column], color=colors)
+        ax.set_ylabel(label)
+        for x, value in enumerate(runs[column]):
+            ax.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=8)
+        ax.margins(y=0.15)
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,96 @@
+"""The fusion comparison: per-strategy tables from run folders, and their figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mimo_lib import comparison
+from mimo_lib.plots.comparison import plot_cost, plot_metric_boxes, plot_radar
+
+
+def _fake_run(folder, fusion, mse_values, train_seconds=10.0, n_parameters=1000):
+    """A finished run: two modalities with known per-window metrics."""
+    rows = []
+    for window, mse in enumerate(mse_values):
+        rows.append({"subject": "S11", "window": window, "modality": "ECG", "mse": mse, "pearson": 1 - mse})
+        rows.append({"subject": "S11", "window": window, "modality": "PPG", "mse": 2 * mse, "pearson": np.nan})
+    run_dir = folder / fusion
+    run_dir.mkdir(parents=True)
+    pd.DataFrame(rows).to_csv(run_dir / comparison.per_window_file("test"), index=False)
+    comparison.record_headline(run_dir, train_seconds=train_seconds, n_parameters=np.int64(n_parameters))
+    return run_dir
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    _fake_run(tmp_path, "gated", [0.1, 0.3], train_seconds=12.0, n_parameters=1200)
+    _fake_run(tmp_path, "concat", [0.2, 0.4, 0.6])
+    (tmp_path / "attention").mkdir()  # failed run: no headline, no metrics
+    return tmp_path
+
+
+def test_find_runs_keeps_finished_runs_only(sweep):
+    assert list(comparison.find_runs(sweep)) == ["concat", "gated"]
+
+
+def test_summary_table_is_mean_and_std_per_fusion_and_modality(sweep):
+    runs = comparison.load_sweep(sweep)
+    assert runs.metrics == ["mse", "pearson"]
+    table = comparison.summary_table(runs.per_window, runs.metrics)
+    assert list(table.index) == [("concat", "ECG"), ("concat", "PPG"), ("gated", "ECG"), ("gated", "PPG")]
+    assert table.loc[("concat", "ECG"), "mse_mean"] == pytest.approx(0.4)
+    assert table.loc[("concat", "ECG"), "mse_std"] == pytest.approx(0.2)  # sample std of 0.2, 0.4, 0.6
+    assert table.loc[("gated", "PPG"), "mse_mean"] == pytest.approx(0.4)
+    assert table.loc[("gated", "ECG"), "pearson_mean"] == pytest.approx(0.8)
+    assert np.isnan(table.loc[("gated", "PPG"), "pearson_mean"])
+    assert table.loc[("concat", "PPG"), "n_windows"] == 3
+
+
+def test_formatted_table_reads_mean_plus_minus_std(sweep):
+    runs = comparison.load_sweep(sweep)
+    shown = comparison.format_mean_std(comparison.summary_table(runs.per_window, runs.metrics), runs.metrics)
+    assert shown.loc[("concat", "ECG"), "mse"] == "0.4 ± 0.2"
+
+
+def test_table_round_trips_through_csv(sweep, tmp_path):
+    runs = comparison.load_sweep(sweep)
+    table = comparison.summary_table(runs.per_window, runs.metrics)
+    path = comparison.write_table(table, tmp_path / "out" / "comparison.csv")
+    read = pd.read_csv(path, index_col=["fusion", "modality"])
+    pd.testing.assert_frame_equal(read, table, check_dtype=False)
+
+
+def test_headline_numbers_are_read_per_run(sweep):
+    runs = comparison.load_sweep(sweep)
+    assert runs.fusions == ["concat", "gated"]
+    assert runs.runs.loc["gated", "n_parameters"] == 1200
+    assert runs.runs.loc["concat", "train_seconds"] == 10.0
+
+
+def test_sweep_without_finished_runs_names_the_folder(tmp_path):
+    (tmp_path / "concat").mkdir()
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        comparison.load_sweep(tmp_path)
+
+
+def test_per_window_file_without_modality_column_is_named(tmp_path):
+    run_dir = _fake_run(tmp_path, "concat", [0.1])
+    pd.DataFrame({"mse": [0.1]}).to_csv(run_dir / comparison.per_window_file("test"), index=False)
+    with pytest.raises(ValueError, match="modality"):
+        comparison.load_sweep(tmp_path)
+
+
+def test_comparison_figures_have_one_series_per_fusion(sweep):
+    runs = comparison.load_sweep(sweep)
+    table = comparison.summary_table(runs.per_window, runs.metrics)
+    boxes = plot_metric_boxes(runs.per_window, runs.metrics)
+    assert len(boxes.axes) == 2
+    assert [t.get_text() for t in boxes.axes[0].get_legend().get_texts()] == ["concat", "gated"]
+    radar = plot_radar(table, runs.metrics)
+    # gated has the lower MSE and the higher Pearson r: best (1) on both axes, concat worst (0).
+    polygons = {line.get_label(): list(line.get_ydata()) for line in radar.axes[0].lines}
+    assert polygons == {"concat": [0.0, 0.0, 0.0], "gated": [1.0, 1.0, 1.0]}
+    cost = plot_cost(runs.runs)
+    assert [p.get_height() for p in cost.axes[1].patches] == [1000, 1200]
