@@ -108,7 +108,7 @@ def read_csv_recording(data: DataConfig, subject: str, path: Path) -> Recording:
         measured = rate_from_time(frame[data.time_column].to_numpy(np.float64), path, data.time_column)
         if rate is not None and abs(measured - rate) > RATE_TOLERANCE * rate:
             raise SourceError(
-                f"{path}: data.sampling_rate is {rate} Hz but time column {data.time_column!r} says "
+                f"{path}: data.sampling_rate is {rate:g} Hz but time column {data.time_column!r} says "
                 f"{measured:.4f} Hz (more than {RATE_TOLERANCE:.0%} apart)"
             )
         rate = rate if rate is not None else measured
