@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import wfdb
 
-from mimo_lib.config import DataConfig
+from mimo_lib.config import DataConfig, load_params
+from mimo_lib.prepare import prepare
 from mimo_lib.sources import SourceError
 from mimo_lib.sources.wfdb_source import load_wfdb_folder, read_wfdb_record
 
@@ -103,3 +105,47 @@ def test_folder_of_shared_records_with_a_common_signal(wfdb_dir: Path) -> None:
     assert {r.subject: r.rates["II"] for r in recordings} == {
         "a103l": 250.0, "mixedsignals": pytest.approx(62.4725 * 4),
     }
+
+
+def test_missing_header_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"nothing\.hea not found"):
+        read_wfdb_record(tmp_path / "nothing", ["ECG"])
+
+
+def _wfdb_params(wfdb_dir: Path, record: str, modalities: list[str], processed: Path):
+    return load_params(None, {
+        "data.source": "wfdb", "data.root": str(wfdb_dir), "data.file_glob": "*.hea",
+        "data.subject_pattern": f"(?P<subject>{record})", "data.modalities": modalities,
+        "data.splits": {"train": [record]}, "paths.processed": str(processed),
+        "preprocessing.target_rate": 50, "preprocessing.window_seconds": 8, "preprocessing.stride_seconds": 4,
+    })
+
+
+@pytest.mark.parametrize(("record", "modalities"), [
+    ("03700181", ["MCL1", "ABP", "RESP"]),
+    ("mixedsignals", ["II", "ABP", "Resp"]),
+])
+def test_multi_rate_records_come_out_aligned_at_the_target_rate(
+    wfdb_dir: Path, tmp_path: Path, record: str, modalities: list[str]
+) -> None:
+    params = _wfdb_params(wfdb_dir, record, modalities, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # modalities of unequal length would warn
+        train = prepare(params, progress=False)["train"]
+    assert train.windows.shape[1:] == (3, 400)
+    assert train.rate == 50
+    header = wfdb.rdheader(str(wfdb_dir / record))
+    expected = int((header.sig_len / header.fs * 50 - 400) // 200) + 1
+    dropped = train.dropped[record]
+    assert dropped["unequal_length"] == 0
+    assert len(train) + sum(dropped.values()) == expected
+
+
+def test_ecg_and_blood_pressure_beat_at_the_same_rate_once_prepared(wfdb_dir: Path, tmp_path: Path) -> None:
+    """ECG read at 500 Hz and ABP at 125 Hz share the heart rate after resampling to 50 Hz."""
+    train = prepare(_wfdb_params(wfdb_dir, "03700181", ["MCL1", "ABP"], tmp_path), progress=False)["train"]
+    freqs = np.fft.rfftfreq(train.window_length, 1 / train.rate)
+    power = (np.abs(np.fft.rfft(train.windows, axis=-1)) ** 2).mean(axis=0)
+    cardiac = (freqs > 0.6) & (freqs < 3.5)
+    ecg_peak, abp_peak = (freqs[cardiac][np.argmax(p[cardiac])] for p in power)
+    assert ecg_peak == pytest.approx(abp_peak, abs=1 / 8)
