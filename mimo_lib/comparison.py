@@ -5,12 +5,14 @@ counts once its analysis has finished, i.e. it holds
 
 - ``headline.json``: the numbers the training and analysis notebooks record
   (``train_seconds``, ``n_parameters``, ``best_epoch``, ...), and
-- ``per_window_<split>.csv``: one row per window and modality with the
-  metrics of :mod:`mimo_lib.metrics` for the model.
+- ``metrics_<split>_windows.csv`` (written by :func:`mimo_lib.evaluate.evaluate_run`):
+  one row per window, modality and method with the metrics of :mod:`mimo_lib.metrics`.
 
 The comparison table has **one row per fusion strategy and modality** and, per
 metric, the mean and standard deviation over that split's windows
-(``<metric>_mean``, ``<metric>_std``).
+(``<metric>_mean``, ``<metric>_std``). The PCA baseline scored beside the model
+is added as a reference "strategy" under its method name (e.g. ``pca-128``),
+taken once from the first run that holds it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mimo_lib.evaluate import MODEL_METHOD
 from mimo_lib.metrics import METRICS
 
 HEADLINE_FILE = "headline.json"
@@ -30,7 +33,7 @@ HEADLINE_FILE = "headline.json"
 
 def per_window_file(split: str) -> str:
     """File name of a run's per-window metrics for ``split``."""
-    return f"per_window_{split}.csv"
+    return f"metrics_{split}_windows.csv"
 
 
 def _plain(value: Any) -> Any:
@@ -72,7 +75,8 @@ def find_runs(sweep_dir: str | Path, split: str = "test") -> dict[str, Path]:
 
 @dataclass
 class SweepRuns:
-    """The finished runs of a sweep: per-window metrics and one summary row per run."""
+    """The finished runs of a sweep: per-window metrics (``fusion`` column, baselines included)
+    and one headline row per run."""
 
     per_window: pd.DataFrame
     runs: pd.DataFrame
@@ -91,13 +95,18 @@ def load_sweep(sweep_dir: str | Path, split: str = "test") -> SweepRuns:
             f"no finished runs in {sweep_dir}: expected sub-folders holding {HEADLINE_FILE} and "
             f"{per_window_file(split)}"
         )
-    frames, rows = [], []
+    frames, rows, baselines = [], [], set()
     for fusion, folder in runs.items():
         path = folder / per_window_file(split)
         frame = pd.read_csv(path)
-        if "modality" not in frame.columns:
-            raise ValueError(f"{path}: column 'modality' is missing (columns: {list(frame.columns)})")
-        frames.append(frame.assign(fusion=fusion))
+        missing = {"modality", "method"} - set(frame.columns)
+        if missing:
+            raise ValueError(f"{path}: columns {sorted(missing)} are missing (columns: {list(frame.columns)})")
+        frames.append(frame[frame["method"] == MODEL_METHOD].assign(fusion=fusion))
+        for method, rows_of_method in frame[frame["method"] != MODEL_METHOD].groupby("method", sort=False):
+            if method not in baselines:
+                baselines.add(method)
+                frames.append(rows_of_method.assign(fusion=method))
         rows.append({"fusion": fusion, **read_headline(folder)})
     per_window = pd.concat(frames, ignore_index=True)
     metrics = [m for m in METRICS if m in per_window.columns]

@@ -14,8 +14,10 @@ def _fake_run(folder, fusion, mse_values, train_seconds=10.0, n_parameters=1000)
     """A finished run: two modalities with known per-window metrics."""
     rows = []
     for window, mse in enumerate(mse_values):
-        rows.append({"subject": "S11", "window": window, "modality": "ECG", "mse": mse, "pearson": 1 - mse})
-        rows.append({"subject": "S11", "window": window, "modality": "PPG", "mse": 2 * mse, "pearson": np.nan})
+        for method, scale in (("mimo-ae", 1.0), ("pca-8", 10.0)):
+            common = {"subject": "S11", "window": window, "method": method}
+            rows.append({**common, "modality": "ECG", "mse": scale * mse, "pearson": 1 - mse})
+            rows.append({**common, "modality": "PPG", "mse": scale * 2 * mse, "pearson": np.nan})
     run_dir = folder / fusion
     run_dir.mkdir(parents=True)
     pd.DataFrame(rows).to_csv(run_dir / comparison.per_window_file("test"), index=False)
@@ -39,7 +41,9 @@ def test_summary_table_is_mean_and_std_per_fusion_and_modality(sweep):
     runs = comparison.load_sweep(sweep)
     assert runs.metrics == ["mse", "pearson"]
     table = comparison.summary_table(runs.per_window, runs.metrics)
-    assert list(table.index) == [("concat", "ECG"), ("concat", "PPG"), ("gated", "ECG"), ("gated", "PPG")]
+    assert list(table.index) == [("concat", "ECG"), ("concat", "PPG"), ("pca-8", "ECG"), ("pca-8", "PPG"),
+                                 ("gated", "ECG"), ("gated", "PPG")]
+    assert table.loc[("pca-8", "ECG"), "mse_mean"] == pytest.approx(4.0)  # baseline taken once, from concat
     assert table.loc[("concat", "ECG"), "mse_mean"] == pytest.approx(0.4)
     assert table.loc[("concat", "ECG"), "mse_std"] == pytest.approx(0.2)  # sample std of 0.2, 0.4, 0.6
     assert table.loc[("gated", "PPG"), "mse_mean"] == pytest.approx(0.4)
@@ -77,8 +81,8 @@ def test_sweep_without_finished_runs_names_the_folder(tmp_path):
 
 def test_per_window_file_without_modality_column_is_named(tmp_path):
     run_dir = _fake_run(tmp_path, "concat", [0.1])
-    pd.DataFrame({"mse": [0.1]}).to_csv(run_dir / comparison.per_window_file("test"), index=False)
-    with pytest.raises(ValueError, match="modality"):
+    pd.DataFrame({"method": ["mimo-ae"], "mse": [0.1]}).to_csv(run_dir / comparison.per_window_file("test"))
+    with pytest.raises(ValueError, match=r"metrics_test_windows.csv: columns \['modality'\] are missing"):
         comparison.load_sweep(tmp_path)
 
 
@@ -87,8 +91,8 @@ def test_comparison_figures_have_one_series_per_fusion(sweep):
     table = comparison.summary_table(runs.per_window, runs.metrics)
     boxes = plot_metric_boxes(runs.per_window, runs.metrics)
     assert len(boxes.axes) == 2
-    assert [t.get_text() for t in boxes.axes[0].get_legend().get_texts()] == ["concat", "gated"]
-    radar = plot_radar(table, runs.metrics)
+    assert [t.get_text() for t in boxes.axes[0].get_legend().get_texts()] == ["concat", "pca-8", "gated"]
+    radar = plot_radar(table.drop(index="pca-8", level="fusion"), runs.metrics)
     # gated has the lower MSE and the higher Pearson r: best (1) on both axes, concat worst (0).
     polygons = {line.get_label(): list(line.get_ydata()) for line in radar.axes[0].lines}
     assert polygons == {"concat": [0.0, 0.0, 0.0], "gated": [1.0, 1.0, 1.0]}
