@@ -1,0 +1,215 @@
+"""Windows, gaps, quality checks, normalisation and the cached prepare step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mimo_lib.config import PROJECT_ROOT, load_params
+from mimo_lib.normalization import normalize_sets
+from mimo_lib.prepare import drop_report, prepare, prepare_recording
+from mimo_lib.types import Recording, WindowSet
+from mimo_lib.windowing import fill_short_gaps, slice_windows, window_count, window_starts
+
+RATE = 100.0
+
+
+def make_params(tmp_path, **extra):
+    overrides = {
+        "data.modalities": ["ECG", "RESP"], "data.splits": {"train": ["A"]},
+        "preprocessing.target_rate": 50, "preprocessing.window_seconds": 4, "preprocessing.stride_seconds": 2,
+        "paths.processed": str(tmp_path / "processed"), **extra,
+    }
+    return load_params(overrides=overrides)
+
+
+def make_recording(seconds: float = 40, subject: str = "A", seed: int = 0) -> Recording:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    ecg = np.sin(2 * np.pi * 1.2 * t) + 0.3 * rng.normal(size=len(t))
+    resp = np.sin(2 * np.pi * 0.25 * t) + 0.05 * rng.normal(size=len(t))
+    return Recording(subject, {"ECG": ecg, "RESP": resp}, {"ECG": RATE, "RESP": RATE}, origin=f"{subject}.csv")
+
+
+def test_window_count_and_starts_are_exact():
+    x = np.arange(2 * 103, dtype=float).reshape(2, 103)
+    windows = slice_windows(x, 10, 7)
+    assert window_count(103, 10, 7) == (103 - 10) // 7 + 1 == 14
+    assert windows.shape == (14, 2, 10)
+    for i, start in enumerate(window_starts(103, 10, 7)):
+        np.testing.assert_array_equal(windows[i], x[:, start : start + 10])
+    assert window_count(9, 10, 7) == 0
+    assert slice_windows(x[:, :10], 10, 7).shape == (1, 2, 10)
+
+
+def test_prepared_recording_windows_and_start_times(tmp_path):
+    prepared = prepare_recording(make_recording(seconds=41), make_params(tmp_path))
+    n = 41 * 50
+    assert prepared.windows.shape == ((n - 200) // 100 + 1, 2, 200)
+    np.testing.assert_array_equal(prepared.starts, np.arange(len(prepared.windows)) * 2.0)
+    assert prepared.dropped == {"gap": 0, "flat": 0, "clipped": 0, "unequal_length": 0}
+
+
+def test_short_gaps_are_interpolated_long_gaps_marked():
+    x = np.arange(20, dtype=float)
+    x[3:5] = np.nan
+    x[10:16] = np.nan
+    filled, mask = fill_short_gaps(x, sampling_rate=10, max_gap_seconds=0.3)
+    np.testing.assert_allclose(filled, np.arange(20.0))
+    np.testing.assert_array_equal(np.flatnonzero(mask), np.arange(10, 16))
+
+
+def test_windows_touching_long_gaps_are_dropped_and_counted(tmp_path):
+    recording = make_recording()
+    recording.signals["ECG"][1000:1020] = np.nan   # 0.2 s: interpolated, kept
+    recording.signals["RESP"][2050:2350] = np.nan  # 20.5-23.5 s: windows touching it are dropped
+    prepared = prepare_recording(recording, make_params(tmp_path))
+    starts = np.arange(19) * 2.0
+    touching = (starts < 23.5) & (starts + 4 > 20.5)
+    assert prepared.dropped["gap"] == touching.sum() == 3
+    np.testing.assert_array_equal(prepared.starts, starts[~touching])
+    assert np.isfinite(prepared.windows).all()
+
+
+def test_all_nan_column_names_file_and_column(tmp_path):
+    recording = make_recording()
+    recording.signals["RESP"][:] = np.nan
+    with pytest.raises(ValueError, match=r"A\.csv: column 'RESP': signal is all NaN"):
+        prepare_recording(recording, make_params(tmp_path))
+
+
+def test_flat_and_clipped_windows_are_dropped_and_counted(tmp_path):
+    recording = make_recording()
+    recording.signals["ECG"][1000:1300] = 0.5                               # 10-13 s flat
+    resp = recording.signals["RESP"]
+    resp[3000:3400] = np.clip(resp[3000:3400], -0.3, 0.3)                  # 30-34 s clipped
+    prepared = prepare_recording(recording, make_params(tmp_path, **{"preprocessing.flat_seconds": 2.0}))
+    starts = np.arange(19) * 2.0
+    flat = (starts <= 11) & (starts + 4 >= 12)          # windows holding >= 2 s of the flat line
+    clipped = (starts + 4 > 30) & (starts < 34)
+    assert prepared.dropped["flat"] == flat.sum() == 2
+    assert prepared.dropped["clipped"] == clipped.sum() == 3
+    np.testing.assert_array_equal(prepared.starts, starts[~flat & ~clipped])
+    assert len(prepared.starts) + sum(prepared.dropped.values()) == 19
+
+
+def test_recording_shorter_than_one_window_names_file(tmp_path):
+    with pytest.raises(ValueError, match=r"A\.csv: column 'ECG' lasts 3 s, shorter than one window of 4"):
+        prepare_recording(make_recording(seconds=3), make_params(tmp_path))
+
+
+def test_window_that_is_not_whole_samples_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="window_seconds=4.01"):
+        prepare_recording(make_recording(), make_params(tmp_path, **{"preprocessing.window_seconds": 4.01}))
+
+
+def test_multirate_modalities_are_aligned_and_trimmed_tail_counted(tmp_path):
+    recording = make_recording(seconds=40)
+    t = np.arange(int(30 * 62.47)) / 62.47
+    recording.signals["RESP"], recording.rates["RESP"] = np.sin(2 * np.pi * 0.3 * t), 62.47
+    with pytest.warns(UserWarning, match="common length 1500"):
+        prepared = prepare_recording(recording, make_params(tmp_path))
+    assert prepared.windows.shape[0] == (1500 - 200) // 100 + 1
+    assert prepared.dropped["unequal_length"] == 19 - 14
+    # RESP at 0.3 Hz keeps its phase after resampling from a non-integer rate
+    first = prepared.windows[0, 1]
+    expected = np.sin(2 * np.pi * 0.3 * np.arange(200) / 50)
+    assert np.corrcoef(first[50:150], expected[50:150])[0, 1] > 0.99
+
+
+@pytest.mark.parametrize("method", ["window", "global", "subject"])
+def test_normalisation_round_trips(method):
+    rng = np.random.default_rng(1)
+    raw = {split: rng.normal(5, 3, size=(n, 2, 50)) * [[1], [10]] for split, n in (("train", 12), ("test", 6))}
+    subjects = {"train": np.repeat(["a", "b"], 6), "test": np.repeat(["c"], 6)}
+    for split, (windows, norm) in normalize_sets(raw, subjects, method).items():
+        ws = WindowSet(windows, subjects[split], np.arange(len(windows), dtype=float), ["x", "y"], 50.0, norm)
+        np.testing.assert_allclose(ws.denormalize(ws.windows), raw[split], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(ws.denormalize(ws.windows[2:4], slice(2, 4)), raw[split][2:4], rtol=1e-5, atol=1e-4)
+        assert np.broadcast_shapes(np.shape(norm["mean"]), windows.shape) == windows.shape
+
+
+def test_global_statistics_come_from_train_only():
+    rng = np.random.default_rng(2)
+    train = rng.normal(0, 1, size=(10, 1, 40))
+    out = normalize_sets({"train": train, "test": train + 100}, {"train": np.zeros(10), "test": np.zeros(10)}, "global")
+    assert out["train"][1]["mean"].item() == pytest.approx(train.mean())
+    assert out["test"][1]["mean"].item() == pytest.approx(train.mean())
+    assert out["test"][0].mean() == pytest.approx(100 / train.std(), rel=1e-4)
+
+
+def test_subject_statistics_standardise_each_subject():
+    rng = np.random.default_rng(3)
+    raw = np.concatenate([rng.normal(0, 1, (5, 1, 30)), rng.normal(50, 7, (5, 1, 30))])
+    subjects = np.repeat(["a", "b"], 5)
+    normalised, _ = normalize_sets({"val": raw}, {"val": subjects}, "subject")["val"]
+    for subject in ("a", "b"):
+        rows = normalised[subjects == subject]
+        assert rows.mean() == pytest.approx(0, abs=1e-5) and rows.std() == pytest.approx(1, abs=1e-4)
+
+
+@pytest.fixture
+def smoke_params(tmp_path):
+    return load_params(PROJECT_ROOT / "params" / "smoke.yaml", overrides={
+        "data.root": str(tmp_path / "raw"), "paths.processed": str(tmp_path / "processed"),
+    })
+
+
+def test_prepare_smoke_cohort_saves_and_reuses_windows(smoke_params):
+    sets = prepare(smoke_params, progress=False)
+    assert set(sets) == {"train", "val", "test"}
+    assert sets["train"].windows.shape == (2 * 23, 4, 100)
+    assert sets["train"].windows.dtype == np.float32
+    assert list(np.unique(sets["train"].subjects)) == ["S01", "S02"]
+    folder = smoke_params.resolve_path(smoke_params.paths.processed) / smoke_params.digest("data", "preprocessing")
+    path = folder / "train.npz"
+    assert path.is_file() and sets["train"].provenance == folder.name
+    stamp = path.stat().st_mtime_ns
+    again = prepare(smoke_params, progress=False)
+    assert path.stat().st_mtime_ns == stamp
+    np.testing.assert_array_equal(again["val"].windows, sets["val"].windows)
+    prepare(smoke_params, force=True, progress=False)
+    assert path.stat().st_mtime_ns != stamp
+
+
+def test_prepare_global_normalisation_survives_save_and_load(smoke_params):
+    params = smoke_params.model_copy(deep=True)
+    params.preprocessing.normalization = "global"
+    prepare(params, progress=False)
+    sets = prepare(params, progress=False)  # read back from disk
+    assert np.shape(sets["test"].normalization["mean"]) == (1, 4, 1)
+    train = sets["train"].windows
+    assert abs(float(train.mean(axis=(0, 2)).max())) < 1e-4
+
+
+def test_drop_report_has_one_row_per_split_and_subject(smoke_params):
+    report = drop_report(prepare(smoke_params, progress=False))
+    assert list(report[["split", "subject"]].itertuples(index=False, name=None)) == [
+        ("train", "S01"), ("train", "S02"), ("val", "S03"), ("test", "S04")]
+    assert set(report.columns) >= {"kept", "gap", "flat", "clipped", "unequal_length", "dropped"}
+    assert (report["kept"] + report["dropped"] == 23).all()
+
+
+def test_prepare_needs_splits(smoke_params):
+    params = smoke_params.model_copy(deep=True)
+    params.data.splits = {}
+    with pytest.raises(ValueError, match="data.splits names no subjects"):
+        prepare(params, progress=False)
+
+
+def test_prepare_bidmc_subjects(bidmc_dir, tmp_path):
+    params = load_params(overrides={
+        "data.source": "csv", "data.root": str(bidmc_dir / "bidmc_csv"), "data.file_glob": "bidmc_*_Signals.csv",
+        "data.subject_pattern": r"bidmc_(?P<subject>\d+)_Signals", "data.time_column": "Time [s]",
+        "data.modalities": ["RESP", "PLETH", "II"], "data.sampling_rate": 125,
+        "data.splits": {"train": ["01", "02"], "test": ["03"]}, "paths.processed": str(tmp_path),
+    })
+    sets = prepare(params, progress=False)
+    assert set(sets) == {"train", "test"}
+    assert sets["train"].windows.shape[1:] == (3, 400)
+    assert sets["train"].modalities == ["RESP", "PLETH", "II"]
+    report = drop_report(sets)
+    per_subject = (60001 * 50 // 125 + 1 - 400) // 200 + 1
+    assert (report["kept"] + report["dropped"] == per_subject).all()
+    assert report["kept"].sum() == len(sets["train"]) + len(sets["test"]) > 0.5 * 3 * per_subject
+    assert np.isfinite(sets["train"].windows).all()
