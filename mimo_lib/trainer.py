@@ -179,7 +179,7 @@ class _Trainer:
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
         self.step_model = torch.compile(self.model) if self.cfg.compile else self.model
-        self.loss_fn = HybridLoss(params.loss, self.modalities)
+        self.loss_fn = HybridLoss(params.loss, self.modalities).to(self.device)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
         )

@@ -1,0 +1,136 @@
+"""Trainer on tiny synthetic windows: learns, resumes exactly, stops on a non-finite loss."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mimo_lib.checkpoint import load_checkpoint
+from mimo_lib.config import load_params
+from mimo_lib.trainer import NonFiniteLossError, modality_mask, random_circular_shift, train
+from mimo_lib.types import WindowSet
+
+MODALITIES = ["ECG", "PPG"]
+LENGTH = 64
+RATE = 25.0
+
+
+def sine_windows(n: int, seed: int, subject_prefix: str = "S") -> WindowSet:
+    """Per-window z-scored mixtures of two sines per modality, sharing a base frequency across modalities."""
+    rng = np.random.default_rng(seed)
+    time = np.arange(LENGTH) / RATE
+    base = rng.uniform(0.8, 2.0, (n, 1, 1))
+    phase = rng.uniform(0, 2 * np.pi, (n, 2, 1))
+    x = np.sin(2 * np.pi * base * time + phase) + 0.5 * np.sin(2 * np.pi * 2 * base * time + 2 * phase)
+    x += 0.05 * rng.standard_normal(x.shape)
+    mean, std = x.mean(-1, keepdims=True), x.std(-1, keepdims=True)
+    subjects = np.array([f"{subject_prefix}{i % 3:02d}" for i in range(n)])
+    return WindowSet(((x - mean) / std).astype(np.float32), subjects, np.arange(n) * 2.0, list(MODALITIES), RATE,
+                     {"method": "window", "mean": mean, "std": std})
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return {"train": sine_windows(96, 0), "val": sine_windows(24, 1, "V"), "test": sine_windows(24, 2, "T")}
+
+
+def tiny_params(tmp_path, **overrides):
+    values = {
+        "data.modalities": MODALITIES, "data.splits": {}, "model.latent_dim": 16, "model.base_width": 8,
+        "model.stages": [1, 1], "model.compress_channels": 8, "model.latent_steps": 2,
+        "training.epochs": 4, "training.batch_size": 16, "training.learning_rate": 0.005,
+        "training.warmup_epochs": 1, "training.device": "cpu", "paths.runs": str(tmp_path / "runs"),
+        "tracking.n_example_windows": 2,
+    }
+    values.update(overrides)
+    return load_params(overrides=values)
+
+
+def test_short_run_learns_and_writes_its_run_folder(tmp_path, sets):
+    params = tiny_params(tmp_path, **{"training.epochs": 8})
+    result = train(params, sets, progress=False)
+    history = result.history
+    assert len(history) == 8
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    assert history["val_mse"].min() < 1.0  # beats predicting the mean of a z-scored window
+    for column in ("train_loss", "val_loss", "train_mse/ECG", "val_spectral/PPG", "lr", "seconds"):
+        assert column in history
+    assert result.best_epoch == int(history.loc[history["val_loss"].idxmin(), "epoch"])
+    assert result.run_dir == tmp_path / "runs" / f"concat-{params.digest()}"
+    for name in ("params.yaml", "history.csv", "checkpoints/best.pt", "checkpoints/last.pt",
+                 "figures/loss_curves.png", "figures/reconstructions_val.png"):
+        assert (result.run_dir / name).is_file(), name
+    pd.testing.assert_frame_equal(pd.read_csv(result.run_dir / "history.csv"), history, check_dtype=False)
+    assert load_checkpoint(result.best_checkpoint)["epoch"] == result.best_epoch
+    assert result.windows_per_second > 0
+
+
+def test_same_seed_same_numbers(tmp_path, sets):
+    params = tiny_params(tmp_path, **{"training.epochs": 2})
+    first = train(params, sets, run_dir=tmp_path / "a", progress=False).history
+    second = train(params, sets, run_dir=tmp_path / "b", progress=False).history
+    pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
+def test_resume_equals_uninterrupted(tmp_path, sets, scheduler):
+    augment = {"training.scheduler": scheduler, "training.random_crop": True, "training.modality_dropout": 0.3,
+               "model.dropout": 0.1}
+    params = tiny_params(tmp_path, **augment, **{"training.checkpoint_every": 2})
+    full = train(params, sets, run_dir=tmp_path / "full", progress=False)
+    resumed_params = tiny_params(tmp_path, **augment, **{"training.resume": str(tmp_path / "full/checkpoints/epoch_002.pt")})
+    resumed = train(resumed_params, sets, run_dir=tmp_path / "resumed", progress=False)
+    pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
+    last_full = load_checkpoint(tmp_path / "full/checkpoints/last.pt")["model_state"]
+    last_resumed = load_checkpoint(tmp_path / "resumed/checkpoints/last.pt")["model_state"]
+    for key, value in last_full.items():
+        assert torch.allclose(value, last_resumed[key]), key
+
+
+def test_non_finite_loss_names_epoch_and_component(tmp_path, sets):
+    params = tiny_params(tmp_path, **{"training.epochs": 1})
+    run_dir = tmp_path / "run"
+    train(params, sets, run_dir=run_dir, progress=False)
+    poisoned = dict(sets)
+    windows = sets["train"].windows.copy()
+    windows[5, 0, 10] = np.inf
+    poisoned["train"] = WindowSet(windows, sets["train"].subjects, sets["train"].starts, list(MODALITIES), RATE,
+                                  sets["train"].normalization)
+    resume = tiny_params(tmp_path, **{"training.epochs": 3, "training.resume": str(run_dir / "checkpoints/last.pt")})
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2: (mse|spectral)/ECG = (nan|inf).*last good checkpoint"):
+        train(resume, poisoned, run_dir=run_dir, progress=False)
+    assert load_checkpoint(run_dir / "checkpoints/last.pt")["epoch"] == 1
+
+
+def test_early_stopping_and_train_monitor_without_val(tmp_path, sets):
+    params = tiny_params(tmp_path, **{"training.epochs": 6, "training.patience": 1, "training.min_delta": 10.0})
+    result = train(params, {"train": sets["train"]}, run_dir=tmp_path / "run", progress=False)
+    assert len(result.history) == 2  # epoch 1 is best; nothing beats it by 10, so one more epoch then stop
+    assert result.best_epoch == 1
+    assert not any(column.startswith("val_") for column in result.history)
+
+
+def test_modality_mask_never_drops_everything():
+    generator = torch.Generator().manual_seed(0)
+    mask = modality_mask(5000, 3, 0.9, generator)
+    assert mask.any(dim=1).all()
+    assert 0.05 < (~mask).float().mean() < 0.95
+    assert modality_mask(100, 1, 0.9, generator).all()
+
+
+def test_random_shift_is_a_circular_roll_shared_by_modalities():
+    x = torch.arange(2 * 3 * 10, dtype=torch.float32).reshape(2, 3, 10)
+    shifted = random_circular_shift(x, torch.Generator().manual_seed(1))
+    for window in range(2):
+        offset = int(shifted[window, 0, 0] - x[window, 0, 0])
+        assert torch.equal(shifted[window], torch.roll(x[window], -offset, dims=-1))
+
+
+def test_warmup_reaches_the_learning_rate(tmp_path, sets):
+    params = tiny_params(tmp_path, **{"training.epochs": 3, "training.warmup_epochs": 2,
+                                       "training.scheduler": "none"})
+    lr = train(params, {"train": sets["train"]}, run_dir=tmp_path / "run", progress=False).history["lr"].tolist()
+    assert lr == pytest.approx([0.0025, 0.005, 0.005])
+    assert not any(math.isnan(v) for v in lr)
