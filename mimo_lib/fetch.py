@@ -141,8 +141,9 @@ def fetch_bidmc(
     Downloads ``SHA256SUMS.txt`` and the files under ``bidmc_csv/`` from
     ``base_url`` (PhysioNet), or copies them from a local copy ``source`` (a
     folder holding ``SHA256SUMS.txt`` and ``bidmc_csv/``; without ``subjects``
-    every subject it holds). Files already in ``dest`` that verify are kept;
-    partial downloads resume. Returns the verified ``bidmc_csv/`` files.
+    every subject it holds). Files already in ``dest`` that verify are kept, as
+    is a downloaded ``SHA256SUMS.txt``; partial downloads resume. Returns the
+    verified ``bidmc_csv/`` files.
     """
     dest = Path(dest) if dest is not None else BIDMC_DEST
     dest.mkdir(parents=True, exist_ok=True)
