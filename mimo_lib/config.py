@@ -133,6 +133,15 @@ class ModelConfig(_Section):
     attention_heads: int = Field(4, ge=1)
     grouped: bool = True
 
+    @field_validator("fusion")
+    @classmethod
+    def _fusion_registered(cls, value: str) -> str:
+        from mimo_lib.model.fusion import FUSIONS  # imported here: the model package needs torch
+
+        if value not in FUSIONS:
+            raise ValueError(f"unknown fusion {value!r}; valid fusions are {sorted(FUSIONS)}")
+        return value
+
     @field_validator("stages")
     @classmethod
     def _stages_positive(cls, value: list[int]) -> list[int]:

@@ -1,0 +1,93 @@
+"""Shared latent expansion followed by per-modality 1-D ResNet decoders."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mimo_lib.model.blocks import ConvNorm, ResBlock
+from mimo_lib.model.encoder import stage_widths
+
+
+class DecoderBranch(nn.Module):
+    """``groups`` modality decoders as one stack of grouped convolutions.
+
+    Input: the shared expansion ``[B, shared, T_last]``; output ``[B, G, T]``. The
+    stages mirror the encoder; between stages the signal is upsampled to the
+    encoder's length at that stage (nearest neighbour, exact size), so the output
+    has exactly the window length, whatever it is.
+    """
+
+    def __init__(
+        self,
+        *,
+        groups: int,
+        shared_channels: int,
+        base_width: int,
+        stages: list[int],
+        kernel_size: int,
+        lengths: list[int],
+        dropout: float,
+    ) -> None:
+        super().__init__()
+        widths = stage_widths(base_width, len(stages))
+        self.lengths = list(lengths)
+        self.expand = nn.Sequential(
+            nn.Conv1d(shared_channels, groups * widths[-1], 1, bias=False),
+            nn.BatchNorm1d(groups * widths[-1]),
+            nn.ReLU(inplace=True),
+        )
+        self.stages = nn.ModuleList(
+            nn.Sequential(
+                *[ResBlock(width, width, kernel_size, groups=groups, dropout=dropout) for _ in range(n_blocks)]
+            )
+            for width, n_blocks in zip(widths[::-1], stages[::-1], strict=True)
+        )
+        self.ups = nn.ModuleList(
+            ConvNorm(widths[i], widths[i - 1], kernel_size, groups=groups) for i in range(len(widths) - 1, 0, -1)
+        )
+        self.head = nn.Conv1d(groups * widths[0], groups, kernel_size, padding=kernel_size // 2, groups=groups)
+
+    def forward(self, shared: Tensor) -> Tensor:
+        h = self.expand(shared)
+        targets = self.lengths[::-1][1:]
+        for index, stage in enumerate(self.stages):
+            h = stage(h)
+            if index < len(self.ups):
+                h = self.ups[index](F.interpolate(h, size=targets[index], mode="nearest"))
+        return self.head(h)
+
+
+class Decoder(nn.Module):
+    """Linear map from the latent to a shared ``[shared, T_last]`` map, then per-modality decoders."""
+
+    def __init__(
+        self,
+        n_modalities: int,
+        *,
+        latent_dim: int,
+        shared_channels: int,
+        lengths: list[int],
+        grouped: bool,
+        **branch: object,
+    ) -> None:
+        super().__init__()
+        self.grouped = grouped
+        self.shared_shape = (shared_channels, lengths[-1])
+        self.shared = nn.Sequential(nn.Linear(latent_dim, shared_channels * lengths[-1]), nn.ReLU(inplace=True))
+        options = dict(shared_channels=shared_channels, lengths=lengths, **branch)
+        if grouped:
+            self.branches = nn.ModuleList([DecoderBranch(groups=n_modalities, **options)])
+        else:
+            self.branches = nn.ModuleList([DecoderBranch(groups=1, **options) for _ in range(n_modalities)])
+
+    def expand(self, latent: Tensor) -> Tensor:
+        """The shared expansion ``[B, shared, T_last]`` every modality decoder starts from."""
+        return self.shared(latent).view(latent.shape[0], *self.shared_shape)
+
+    def forward(self, latent: Tensor) -> Tensor:
+        shared = self.expand(latent)
+        if self.grouped:
+            return self.branches[0](shared)
+        return torch.cat([branch(shared) for branch in self.branches], dim=1)

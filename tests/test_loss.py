@@ -1,0 +1,81 @@
+"""Hybrid loss: hand-computed components, scale across window lengths, modality weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mimo_lib.config import LossConfig
+from mimo_lib.loss import HybridLoss
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread avoids oversubscribing a CPU shared with other test processes."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+MODALITIES = ["ECG", "PPG"]
+
+
+def numpy_terms(rec: np.ndarray, tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-modality MSE and spectral terms written out directly."""
+    n = rec.shape[-1]
+    mse = ((rec - tgt) ** 2).mean(axis=(0, 2))
+    mag = lambda a: np.abs(np.fft.rfft(a, axis=-1)) / np.sqrt(n)  # noqa: E731
+    spectral = ((mag(rec) - mag(tgt)) ** 2).mean(axis=(0, 2))
+    return mse, spectral
+
+
+def test_components_match_hand_computation() -> None:
+    rng = np.random.default_rng(0)
+    rec, tgt = rng.normal(size=(3, 2, 16)), rng.normal(size=(3, 2, 16))
+    loss = HybridLoss(LossConfig(spectral_weight=0.3, modality_weights={"ECG": 3.0, "PPG": 1.0}), MODALITIES)
+    terms = loss(torch.tensor(rec, dtype=torch.float32), torch.tensor(tgt, dtype=torch.float32))
+    mse, spectral = numpy_terms(rec, tgt)
+    weights = np.array([0.75, 0.25])
+    assert terms.mse.item() == pytest.approx(weights @ mse, rel=1e-5)
+    assert terms.spectral.item() == pytest.approx(weights @ spectral, rel=1e-5)
+    assert terms.total.item() == pytest.approx(0.7 * weights @ mse + 0.3 * weights @ spectral, rel=1e-5)
+    values = terms.as_dict()
+    assert set(values) == {"loss", "mse", "spectral", "mse/ECG", "mse/PPG", "spectral/ECG", "spectral/PPG"}
+    assert values["mse/PPG"] == pytest.approx(mse[1], rel=1e-5)
+    assert values["spectral/ECG"] == pytest.approx(spectral[0], rel=1e-5)
+
+
+def test_total_is_differentiable() -> None:
+    rec = torch.randn(2, 2, 32, requires_grad=True)
+    HybridLoss(LossConfig(), MODALITIES)(rec, torch.randn(2, 2, 32)).total.backward()
+    assert rec.grad is not None and rec.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("length", [64, 2048])
+def test_spectral_term_has_the_scale_of_the_mse(length: int) -> None:
+    torch.manual_seed(0)
+    target = torch.randn(8, 2, length)
+    terms = HybridLoss(LossConfig(), MODALITIES)(target + torch.randn(8, 2, length), target)
+    assert 0.1 < terms.spectral.item() / terms.mse.item() < 10
+
+
+def test_zero_spectral_weight_is_weighted_mse() -> None:
+    rec, tgt = torch.randn(4, 2, 50), torch.randn(4, 2, 50)
+    terms = HybridLoss(LossConfig(spectral_weight=0.0, modality_weights={"PPG": 4.0}), MODALITIES)(rec, tgt)
+    per = ((rec - tgt) ** 2).mean(dim=(0, 2))
+    assert torch.allclose(terms.total, 0.2 * per[0] + 0.8 * per[1])
+
+
+def test_default_weights_are_uniform_and_keyed_by_name() -> None:
+    loss = HybridLoss(LossConfig(), ["A", "B", "C", "D"])
+    assert torch.allclose(loss.weights, torch.full((4,), 0.25))
+    with pytest.raises(ValueError, match=r"unknown modalities \['EEG'\]"):
+        HybridLoss(LossConfig(modality_weights={"EEG": 1.0}), MODALITIES)
+
+
+def test_mask_leaves_windows_out() -> None:
+    rec, tgt = torch.randn(2, 2, 20), torch.randn(2, 2, 20)
+    mask = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
+    terms = HybridLoss(LossConfig(), MODALITIES)(rec, tgt, mask)
+    assert terms.per_modality["ECG"]["mse"].item() == pytest.approx(((rec[0, 0] - tgt[0, 0]) ** 2).mean().item())
