@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from mimo_lib.config import PROJECT_ROOT, load_params
 from mimo_lib.normalization import normalize_sets
+from mimo_lib.plots.signals import (
+    plot_filter_responses, plot_filtering, plot_raw_signals, plot_value_distribution, plot_window_counts,
+)
 from mimo_lib.prepare import drop_report, prepare, prepare_recording
+from mimo_lib.sources import load_recordings
 from mimo_lib.types import Recording, WindowSet
 from mimo_lib.windowing import fill_short_gaps, slice_windows, window_count, window_starts
 
@@ -213,3 +218,22 @@ def test_prepare_bidmc_subjects(bidmc_dir, tmp_path):
     assert (report["kept"] + report["dropped"] == per_subject).all()
     assert report["kept"].sum() == len(sets["train"]) + len(sets["test"]) > 0.5 * 3 * per_subject
     assert np.isfinite(sets["train"].windows).all()
+
+
+def test_preprocessing_figures(smoke_params):
+    sets = prepare(smoke_params, progress=False)
+    recordings = load_recordings(smoke_params, ["S01", "S02"])
+    figures = {
+        "raw": plot_raw_signals(recordings, seconds=5),
+        "filters": plot_filter_responses(smoke_params),
+        "filtering": plot_filtering(recordings[0], smoke_params, start=4.0),
+        "values": plot_value_distribution(sets),
+        "counts": plot_window_counts(drop_report(sets)),
+    }
+    assert figures["raw"].axes[0].get_title() == "subject S01" and len(figures["raw"].axes) == 4 * 2
+    assert len(figures["filters"].axes[0].lines) == 4 + 1
+    assert len(figures["filtering"].axes) == 4
+    assert [ax.get_title() for ax in figures["values"].axes] == ["ECG", "PPG", "RESP", "ABP"]
+    assert len(figures["counts"].axes[0].patches) == 4
+    for figure in figures.values():
+        plt.close(figure)

@@ -31,7 +31,5 @@ def load_recordings(params: Params, subjects: list[str] | None = None) -> list[R
     if data.source == "wfdb":
         from mimo_lib.sources.wfdb_source import load_wfdb_folder
 
-        if subjects is None:
-            subjects = [s for split in data.splits.values() for s in split] or None
         return load_wfdb_folder(data, root, subjects)
     raise SourceError(f"unknown data.source {data.source!r}")
