@@ -133,10 +133,11 @@ def summary_table(per_window: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
 def format_mean_std(table: pd.DataFrame, metrics: list[str], digits: int = 3) -> pd.DataFrame:
     """``"mean ± std"`` strings per metric, for display."""
 
+    def number(value: float) -> str:
+        return f"{value:#.{digits}g}".rstrip(".")
+
     def cell(mean: float, std: float) -> str:
-        if np.isnan(std):
-            return f"{mean:.{digits}g}"
-        return f"{mean:.{digits}g} ± {std:.{digits}g}"
+        return number(mean) if np.isnan(std) else f"{number(mean)} ± {number(std)}"
 
     return pd.DataFrame(
         {m: [cell(a, b) for a, b in zip(table[f"{m}_mean"], table[f"{m}_std"])] for m in metrics},

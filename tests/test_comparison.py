@@ -55,7 +55,7 @@ def test_summary_table_is_mean_and_std_per_fusion_and_modality(sweep):
 def test_formatted_table_reads_mean_plus_minus_std(sweep):
     runs = comparison.load_sweep(sweep)
     shown = comparison.format_mean_std(comparison.summary_table(runs.per_window, runs.metrics), runs.metrics)
-    assert shown.loc[("concat", "ECG"), "mse"] == "0.4 ± 0.2"
+    assert shown.loc[("concat", "ECG"), "mse"] == "0.400 ± 0.200"
 
 
 def test_table_round_trips_through_csv(sweep, tmp_path):

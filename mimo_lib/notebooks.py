@@ -1,0 +1,136 @@
+"""Helpers the numbered notebooks call, and the notebook test entry point.
+
+``python -m mimo_lib.notebooks nbval`` executes every numbered notebook in order
+under nbval (lax mode: cells marked ``# NBVAL_CHECK_OUTPUT`` are compared with
+their stored output, all cells must run without error) with the smoke params.
+Papermill writes parameterised copies into ``build/nbval/`` first: 03 and 04
+run once per smoke strategy so that 05 has a sweep to compare. Runs, figures
+and prepared windows of the check stay in ``build/nbval/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import papermill as pm
+
+from mimo_lib.comparison import record_headline
+from mimo_lib.config import PROJECT_ROOT, Params
+from mimo_lib.sweep import NOTEBOOK_DIR, fusion_settings
+
+if TYPE_CHECKING:
+    from mimo_lib.evaluate import Evaluation
+    from mimo_lib.trainer import TrainResult
+
+NBVAL_DIR = PROJECT_ROOT / "build" / "nbval"
+SMOKE_PARAMS = "params/smoke.yaml"
+SMOKE_FUSIONS = ("concat", "gated")
+
+
+def numbered_notebooks(suffix: str = ".ipynb") -> list[Path]:
+    """``notebooks/NN_*<suffix>`` in order."""
+    return sorted(NOTEBOOK_DIR.glob(f"[0-9][0-9]_*{suffix}"))
+
+
+def project_path(path: str | Path) -> Path:
+    """``path`` anchored at the project root when relative (notebooks run in notebooks/)."""
+    path = Path(path)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def figures_folder(params: Params, figures_dir: str | Path | None, name: str) -> Path:
+    """``figures_dir`` when given, else ``<paths.figures>/<name>``."""
+    return project_path(figures_dir) if figures_dir else params.resolve_path(params.paths.figures) / name
+
+
+def run_folder(params: Params, run_dir: str | Path | None) -> Path:
+    """``run_dir`` when given, else the run folder the params name (:func:`mimo_lib.tracking.run_dir_for`)."""
+    from mimo_lib.tracking import run_dir_for
+
+    return project_path(run_dir) if run_dir else run_dir_for(params)
+
+
+def record_training(result: TrainResult) -> Path:
+    """Write a training run's headline numbers into its ``headline.json``."""
+    from mimo_lib.model import parameter_counts
+
+    history = result.history
+    best = history.loc[history["epoch"] == result.best_epoch] if "epoch" in history else history.iloc[[-1]]
+    losses = {f"best_{key}": float(best[key].iloc[0]) for key in ("train_loss", "val_loss") if key in best}
+    return record_headline(
+        result.run_dir, fusion=result.model.config.fusion, epochs=len(history), best_epoch=result.best_epoch,
+        train_seconds=result.train_seconds, windows_per_second=result.windows_per_second,
+        n_parameters=parameter_counts(result.model)["total"], **losses,
+    )
+
+
+def record_evaluation(evaluation: Evaluation, run_dir: str | Path) -> Path:
+    """Add the overall metrics of the model and of its baseline on the evaluated split to ``headline.json``."""
+    values = {
+        f"{evaluation.split}_{method}_{metric}": float(value)
+        for method, row in evaluation.overall.iterrows()
+        for metric, value in row.items()
+        if metric != "n_windows"
+    }
+    return record_headline(run_dir, **values)
+
+
+def _nbval_copies(build_dir: Path, params_file: str, fusions: tuple[str, ...]) -> list[Path]:
+    """Parameterised copies of the numbered notebooks, in the order nbval must run them."""
+    runs, figures = build_dir / "runs", build_dir / "figures"
+    sweep_dir = runs / "smoke"
+    base = {"paths.runs": str(runs), "paths.figures": str(figures), "paths.processed": str(build_dir / "processed")}
+    plan: list[tuple[str, str, dict[str, Any]]] = [
+        ("01_preprocessing", "01_preprocessing", {"overrides": base, "figures_dir": str(figures / "01")}),
+        ("02_model", "02_model", {"overrides": base, "fusions": list(fusions)}),
+    ]
+    for fusion in fusions:
+        name, settings = fusion_settings(fusion)
+        run = {"overrides": {**settings, **base}, "run_dir": str(sweep_dir / name)}
+        plan += [("03_training", f"03_training-{name}", run), ("04_analysis", f"04_analysis-{name}", run)]
+    plan.append(("05_fusion_comparison", "05_fusion_comparison", {
+        "sweep_dir": str(sweep_dir), "figures_dir": str(figures / "smoke"),
+        "table_file": str(sweep_dir / "comparison_test.csv"),
+    }))
+    copies = []
+    for source, target, parameters in plan:
+        if source != "05_fusion_comparison":
+            parameters = {"params_file": params_file, **parameters}
+        output = build_dir / f"{target}.ipynb"
+        pm.execute_notebook(NOTEBOOK_DIR / f"{source}.ipynb", output, parameters=parameters,
+                            prepare_only=True, kernel_name="python3", progress_bar=False)
+        copies.append(output)
+    return copies
+
+
+def run_nbval(build_dir: Path = NBVAL_DIR, params_file: str = SMOKE_PARAMS,
+              fusions: tuple[str, ...] = SMOKE_FUSIONS, pytest_args: list[str] | None = None) -> int:
+    """Run the numbered notebooks under nbval with ``params_file``; pytest's exit code."""
+    import pytest
+
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    copies = _nbval_copies(build_dir, params_file, fusions)
+    args = ["--nbval-lax", "--nbval-current-env", "-p", "no:xdist", "-p", "no:cacheprovider",
+            *(pytest_args or []), *map(str, copies)]
+    return int(pytest.main(args))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mimo_lib.notebooks nbval [--params FILE] [pytest args...]``."""
+    parser = argparse.ArgumentParser(prog="python -m mimo_lib.notebooks", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    nbval = commands.add_parser("nbval", help="execute the numbered notebooks under nbval with the smoke params")
+    nbval.add_argument("--params", default=SMOKE_PARAMS, help="params file for every notebook")
+    nbval.add_argument("--build-dir", type=Path, default=NBVAL_DIR)
+    args, pytest_args = parser.parse_known_args(argv)
+    sys.exit(run_nbval(args.build_dir, args.params, SMOKE_FUSIONS, pytest_args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Comparing fusion strategies
+#
+# Reads the finished runs of a sweep (`mimo sweep` or `make demo`: one run per
+# fusion strategy) and compares their test metrics, their cost in training time
+# and parameters, beside the PCA baseline.
+
+# %% tags=["parameters"]
+sweep_dir = "runs/demo"
+figures_dir = "figures/demo"
+table_file = None  # default: <sweep_dir>/comparison_test.csv
+split = "test"
+
+# %%
+from mimo_lib import comparison
+from mimo_lib.notebooks import project_path
+from mimo_lib.plots import save_figure
+from mimo_lib.plots.comparison import plot_cost, plot_metric_boxes, plot_radar
+
+# %%
+sweep_dir, figures_dir = project_path(sweep_dir), project_path(figures_dir)
+runs = comparison.load_sweep(sweep_dir, split)
+print(f"strategies: {runs.fusions}")
+
+# %% [markdown]
+# ## Metrics per strategy and modality
+# Mean ± standard deviation over the test windows. The table is written as CSV
+# (numbers: `<metric>_mean`, `<metric>_std`).
+
+# %%
+table = comparison.summary_table(runs.per_window, runs.metrics)
+comparison.write_table(table, project_path(table_file) if table_file else sweep_dir / f"comparison_{split}.csv")
+
+# %%
+comparison.format_mean_std(table, runs.metrics)
+
+# %% [markdown]
+# ## Distributions over windows
+# One panel per metric; the arrows in the titles say which way is better.
+
+# %%
+save_figure(plot_metric_boxes(runs.per_window, runs.metrics), figures_dir, f"metric_boxes_{split}")
+
+# %% [markdown]
+# ## Radar chart
+# Each axis is a metric averaged over modalities, scaled from the worst (centre)
+# to the best (rim) strategy.
+
+# %%
+save_figure(plot_radar(table, runs.metrics), figures_dir, f"radar_{split}")
+
+# %% [markdown]
+# ## Cost
+# Training time and number of trainable parameters per strategy.
+
+# %%
+runs.runs[["train_seconds", "n_parameters", "best_epoch", "epochs"]]
+
+# %%
+save_figure(plot_cost(runs.runs), figures_dir, "cost")
