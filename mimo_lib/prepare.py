@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from mimo_lib.config import Params, ParamsError
 from mimo_lib.normalization import normalize_sets
 from mimo_lib.signals import bandpass, modality_bands, resample
-from mimo_lib.sources import load_recordings
+from mimo_lib.sources import available_subjects, load_recordings
 from mimo_lib.types import Recording, WindowSet
 from mimo_lib.windowing import DROP_REASONS, fill_short_gaps, first_reason, quality_reasons, slice_windows, window_count
 
@@ -108,8 +108,13 @@ def prepare_recording(recording: Recording, params: Params) -> PreparedRecording
     return PreparedRecording(recording.subject, slice_windows(signals, window, stride)[keep], starts[keep], dropped)
 
 
-def _split_subjects(params: Params) -> dict[str, list[str]]:
-    splits = {split: params.data.splits[split] for split in SPLITS if params.data.splits.get(split)}
+def split_subjects(params: Params) -> dict[str, list[str]]:
+    """Subjects per split: ``data.splits`` plus those ``data.optional_test_subjects`` that have a recording."""
+    splits = {split: list(params.data.splits.get(split, [])) for split in SPLITS}
+    if params.data.optional_test_subjects:
+        present = set(available_subjects(params))
+        splits["test"] += [s for s in params.data.optional_test_subjects if s in present]
+    splits = {split: subjects for split, subjects in splits.items() if subjects}
     if not splits:
         raise ParamsError("data.splits names no subjects; list subject ids under train (and val, test)")
     return splits
@@ -117,7 +122,7 @@ def _split_subjects(params: Params) -> dict[str, list[str]]:
 
 def prepare(params: Params, force: bool = False, progress: bool = True) -> dict[str, WindowSet]:
     """Prepared windows per split (``train``/``val``/``test`` that have subjects), cached by params digest."""
-    splits = _split_subjects(params)
+    splits = split_subjects(params)
     digest = params.digest("data", "preprocessing")
     folder = params.resolve_path(params.paths.processed) / digest
     paths = {split: folder / f"{split}.npz" for split in splits}

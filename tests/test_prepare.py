@@ -237,3 +237,12 @@ def test_preprocessing_figures(smoke_params):
     assert len(figures["counts"].axes[0].patches) == 4
     for figure in figures.values():
         plt.close(figure)
+
+
+def test_optional_test_subjects_join_test_when_present(tmp_path):
+    params = load_params(PROJECT_ROOT / "params" / "smoke.yaml", overrides={
+        "data.root": str(tmp_path / "raw"), "paths.processed": str(tmp_path / "processed"),
+        "data.splits": {"train": ["S01"], "val": ["S02"]}, "data.optional_test_subjects": ["S04", "S09"],
+    })
+    sets = prepare(params, progress=False)
+    assert list(np.unique(sets["test"].subjects)) == ["S04"]

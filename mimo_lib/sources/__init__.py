@@ -11,22 +11,31 @@
 from __future__ import annotations
 
 from mimo_lib.config import Params
-from mimo_lib.sources.csv_folder import SourceError, load_csv_folder
+from mimo_lib.sources.csv_folder import SourceError, load_csv_folder, subject_files
 from mimo_lib.sources.synthetic import cohort_is_current, write_synthetic_cohort
 from mimo_lib.types import Recording
 
-__all__ = ["SourceError", "load_recordings"]
+__all__ = ["SourceError", "available_subjects", "load_recordings"]
+
+
+def _ensure_synthetic(params: Params) -> None:
+    root = params.resolve_path(params.data.root)
+    if params.data.source == "synthetic" and not cohort_is_current(params.data.synthetic, root):
+        write_synthetic_cohort(params.data.synthetic, root)
+
+
+def available_subjects(params: Params) -> list[str]:
+    """Subject ids that have a recording in ``data.root`` (files or WFDB headers matching the glob and pattern)."""
+    _ensure_synthetic(params)
+    return list(subject_files(params.data, params.resolve_path(params.data.root)))
 
 
 def load_recordings(params: Params, subjects: list[str] | None = None) -> list[Recording]:
     """Recordings of ``subjects`` (default: every subject named in ``data.splits``)."""
     data = params.data
     root = params.resolve_path(data.root)
-    if data.source == "synthetic":
-        if not cohort_is_current(data.synthetic, root):
-            write_synthetic_cohort(data.synthetic, root)
-        return load_csv_folder(data, root, subjects)
-    if data.source == "csv":
+    if data.source in ("synthetic", "csv"):
+        _ensure_synthetic(params)
         return load_csv_folder(data, root, subjects)
     if data.source == "wfdb":
         from mimo_lib.sources.wfdb_source import load_wfdb_folder
