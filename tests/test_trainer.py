@@ -33,7 +33,7 @@ def sine_windows(n: int, seed: int, subject_prefix: str = "S") -> WindowSet:
 
 @pytest.fixture(scope="module")
 def sets():
-    return {"train": sine_windows(96, 0), "val": sine_windows(24, 1, "V"), "test": sine_windows(24, 2, "T")}
+    return {"train": sine_windows(64, 0), "val": sine_windows(16, 1, "V"), "test": sine_windows(16, 2, "T")}
 
 
 def tiny_params(tmp_path, **overrides):
@@ -49,10 +49,10 @@ def tiny_params(tmp_path, **overrides):
 
 
 def test_short_run_learns_and_writes_its_run_folder(tmp_path, sets):
-    params = tiny_params(tmp_path, **{"training.epochs": 8})
+    params = tiny_params(tmp_path, **{"training.epochs": 6})
     result = train(params, sets, progress=False)
     history = result.history
-    assert len(history) == 8
+    assert len(history) == 6
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     assert history["val_mse"].min() < 1.0  # beats predicting the mean of a z-scored window
     for column in ("train_loss", "val_loss", "train_mse/ECG", "val_spectral/PPG", "lr", "seconds"):
@@ -68,7 +68,7 @@ def test_short_run_learns_and_writes_its_run_folder(tmp_path, sets):
 
 
 def test_same_seed_same_numbers(tmp_path, sets):
-    params = tiny_params(tmp_path, **{"training.epochs": 2})
+    params = tiny_params(tmp_path, **{"training.epochs": 1})
     first = train(params, sets, run_dir=tmp_path / "a", progress=False).history
     second = train(params, sets, run_dir=tmp_path / "b", progress=False).history
     pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
@@ -77,11 +77,13 @@ def test_same_seed_same_numbers(tmp_path, sets):
 @pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
 def test_resume_equals_uninterrupted(tmp_path, sets, scheduler):
     augment = {"training.scheduler": scheduler, "training.random_crop": True, "training.modality_dropout": 0.3,
-               "model.dropout": 0.1}
-    params = tiny_params(tmp_path, **augment, **{"training.checkpoint_every": 2})
+               "model.dropout": 0.1, "training.epochs": 3, "training.patience": 2}
+    params = tiny_params(tmp_path, **augment, **{"training.checkpoint_every": 1})
     full = train(params, sets, run_dir=tmp_path / "full", progress=False)
-    resumed_params = tiny_params(tmp_path, **augment, **{"training.resume": str(tmp_path / "full/checkpoints/epoch_002.pt")})
-    resumed = train(resumed_params, sets, run_dir=tmp_path / "resumed", progress=False)
+    assert (tmp_path / "full/checkpoints/epoch_003.pt").is_file()
+    checkpoint = str(tmp_path / "full/checkpoints/epoch_001.pt")
+    resumed = train(tiny_params(tmp_path, **augment, **{"training.resume": checkpoint}), sets,
+                    run_dir=tmp_path / "resumed", progress=False)
     pd.testing.assert_frame_equal(full.history.drop(columns="seconds"), resumed.history.drop(columns="seconds"))
     last_full = load_checkpoint(tmp_path / "full/checkpoints/last.pt")["model_state"]
     last_resumed = load_checkpoint(tmp_path / "resumed/checkpoints/last.pt")["model_state"]
@@ -130,7 +132,7 @@ def test_random_shift_is_a_circular_roll_shared_by_modalities():
 
 def test_warmup_reaches_the_learning_rate(tmp_path, sets):
     params = tiny_params(tmp_path, **{"training.epochs": 3, "training.warmup_epochs": 2,
-                                       "training.scheduler": "none"})
+                                       "training.scheduler": "none", "training.batch_size": 64})
     lr = train(params, {"train": sets["train"]}, run_dir=tmp_path / "run", progress=False).history["lr"].tolist()
     assert lr == pytest.approx([0.0025, 0.005, 0.005])
     assert not any(math.isnan(v) for v in lr)
