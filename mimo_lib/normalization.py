@@ -42,7 +42,9 @@ def fit_global(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=(0, 2), keepdims=True), _safe_std(x.std(axis=(0, 2), keepdims=True))
 
 
-def apply_stats(windows: np.ndarray, mean: np.ndarray, std: np.ndarray, method: str) -> tuple[np.ndarray, dict[str, Any]]:
+def apply_stats(
+    windows: np.ndarray, mean: np.ndarray, std: np.ndarray, method: str
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Normalise with given statistics."""
     normalised = (np.asarray(windows, dtype=np.float64) - mean) / std
     return normalised.astype(np.float32), {"method": method, "mean": mean, "std": std}

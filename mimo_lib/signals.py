@@ -17,8 +17,6 @@ from scipy import signal as sps
 
 from mimo_lib.config import Band, Params
 
-KINDS = ("ecg", "ppg", "resp", "abp", "eda", "other")
-
 # Pass bands (Hz) by modality kind. A low edge of 0 means low-pass only. PPG and
 # ABP keep frequencies down to 0.1 Hz so respiratory baseline modulation survives.
 DEFAULT_BANDS: dict[str, Band] = {

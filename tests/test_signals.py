@@ -54,7 +54,9 @@ def test_bandpass_rejects_edge_above_nyquist():
         bandpass(np.zeros(1000), 50.0, (0.5, 30.0))
 
 
-@pytest.mark.parametrize(("rate", "target"), [(250.0, 50.0), (125.0, 50.0), (62.47, 50.0), (50.0, 125.0), (1000.0, 50.0)])
+@pytest.mark.parametrize(
+    ("rate", "target"), [(250.0, 50.0), (125.0, 50.0), (62.47, 50.0), (50.0, 125.0), (1000.0, 50.0)]
+)
 def test_resample_preserves_frequency_and_amplitude(rate, target):
     signal = tone(2.0, rate, 30, amplitude=1.5)
     out = resample(signal, rate, target)

@@ -32,7 +32,6 @@ import pandas as pd
 
 from mimo_lib.config import SyntheticConfig
 
-COLUMNS = ("ECG", "PPG", "RESP", "ABP")
 MANIFEST = "synthetic.json"
 
 
