@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 
 def _plot_pair(ax: plt.Axes, history: pd.DataFrame, key: str, label: str, color: str) -> None:
@@ -33,6 +34,7 @@ def plot_loss_curves(history: pd.DataFrame) -> Figure:
     axes[2].set_title("MSE per modality")
     for ax in axes:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ax.lines and all((line.get_ydata() > 0).all() for line in ax.lines):
             ax.set_yscale("log")
         if ax.lines:
