@@ -31,6 +31,15 @@ def sine_windows(n: int, seed: int, subject_prefix: str = "S") -> WindowSet:
                      {"method": "window", "mean": mean, "std": std})
 
 
+@pytest.fixture(autouse=True)
+def single_thread():
+    """Tiny models train much faster on one thread, above all on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def sets():
     return {"train": sine_windows(64, 0), "val": sine_windows(16, 1, "V"), "test": sine_windows(16, 2, "T")}
@@ -49,12 +58,12 @@ def tiny_params(tmp_path, **overrides):
 
 
 def test_short_run_learns_and_writes_its_run_folder(tmp_path, sets):
-    params = tiny_params(tmp_path, **{"training.epochs": 6})
+    params = tiny_params(tmp_path, **{"training.epochs": 10})
     result = train(params, sets, progress=False)
     history = result.history
-    assert len(history) == 6
-    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
-    assert history["val_mse"].min() < 1.0  # beats predicting the mean of a z-scored window
+    assert len(history) == 10
+    assert history["train_loss"].iloc[-1] < 0.8 * history["train_loss"].iloc[0]
+    assert history["val_mse"].min() < 0.9  # clearly beats predicting the mean (0) of a z-scored window
     for column in ("train_loss", "val_loss", "train_mse/ECG", "val_spectral/PPG", "lr", "seconds"):
         assert column in history
     assert result.best_epoch == int(history.loc[history["val_loss"].idxmin(), "epoch"])
