@@ -38,7 +38,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mimo_lib import tracking
-from mimo_lib.checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from mimo_lib.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from mimo_lib.config import Params
 from mimo_lib.device import select_device
 from mimo_lib.loss import HybridLoss
@@ -201,8 +201,11 @@ class _Trainer:
 
     def resume(self, path: Path) -> None:
         state = load_checkpoint(path)
-        self.model.load_state_dict(state["model_state"])
-        self.optimizer.load_state_dict(state["optimizer_state"])
+        try:
+            self.model.load_state_dict(state["model_state"])
+            self.optimizer.load_state_dict(state["optimizer_state"])
+        except (RuntimeError, ValueError, TypeError) as error:
+            raise CheckpointError(f"cannot resume from {path}: it does not fit these params ({error})") from None
         self.schedule.load_state_dict(state["scheduler_state"] or {})
         restore_rng_state(state["rng_state"], self.generator)
         self.history = [dict(row) for row in state["history"]]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from mimo_lib.checkpoint import load_checkpoint
+from mimo_lib.checkpoint import CheckpointError, load_checkpoint
 from mimo_lib.config import load_params
 from mimo_lib.trainer import NonFiniteLossError, modality_mask, random_circular_shift, train
 from mimo_lib.types import WindowSet
@@ -113,6 +113,15 @@ def test_non_finite_loss_names_epoch_and_component(tmp_path, sets):
     with pytest.raises(NonFiniteLossError, match=r"epoch 2: (mse|spectral)/ECG = (nan|inf).*last good checkpoint"):
         train(resume, poisoned, run_dir=run_dir, progress=False)
     assert load_checkpoint(run_dir / "checkpoints/last.pt")["epoch"] == 1
+
+
+def test_resume_with_other_architecture_is_refused(tmp_path, sets):
+    train(tiny_params(tmp_path, **{"training.epochs": 1}), {"train": sets["train"]}, run_dir=tmp_path / "run",
+          progress=False)
+    checkpoint = tmp_path / "run/checkpoints/last.pt"
+    params = tiny_params(tmp_path, **{"model.latent_dim": 8, "training.resume": str(checkpoint)})
+    with pytest.raises(CheckpointError, match=f"cannot resume from {checkpoint}"):
+        train(params, {"train": sets["train"]}, run_dir=tmp_path / "other", progress=False)
 
 
 def test_early_stopping_and_train_monitor_without_val(tmp_path, sets):
