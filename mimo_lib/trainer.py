@@ -18,6 +18,10 @@ Rules a user can rely on:
   augmentations draw from their own ``torch.Generator``. Every checkpoint keeps
   model, optimiser, schedule, RNG states, history and early-stopping state, so
   ``training.resume=<checkpoint>`` continues exactly as if never interrupted (CPU).
+- **Denoising.** With ``training.corruption.probability > 0`` every training batch's
+  input is corrupted by :func:`mimo_lib.corruption.corrupt` (drawing from the same
+  seeded generator) while the loss compares against the clean window (after the
+  random crop, if any). Validation stays clean.
 - **Failure.** A non-finite loss raises :class:`NonFiniteLossError` naming the
   epoch and the first non-finite component (``mse/ECG``, ``spectral``, …);
   ``checkpoints/last.pt`` then still holds the last good epoch.
@@ -40,6 +44,7 @@ from tqdm.auto import tqdm
 from mimo_lib import tracking
 from mimo_lib.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from mimo_lib.config import Params
+from mimo_lib.corruption import corrupt
 from mimo_lib.device import select_device
 from mimo_lib.loss import HybridLoss
 from mimo_lib.model import MiMoAE, build_model
@@ -175,6 +180,7 @@ class _Trainer:
         self.params, self.cfg, self.run_dir, self.progress = params, params.training, run_dir, progress
         self.modalities, self.window_length = _check_sets(sets)
         self.normalization = _model_normalization(sets["train"])
+        self.rate = float(sets["train"].rate)
         self.device = select_device(self.cfg.device)
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
@@ -212,10 +218,10 @@ class _Trainer:
         self.best = dict(state["extra"]["early_stopping"])
         self.start_epoch = int(state["epoch"])
 
-    def _forward_loss(self, batch: torch.Tensor, present: torch.Tensor | None) -> Any:
+    def _forward_loss(self, inputs: torch.Tensor, target: torch.Tensor, present: torch.Tensor | None) -> Any:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            output = self.step_model(batch, present)
-        return self.loss_fn(output.reconstruction.float(), batch)
+            output = self.step_model(inputs, present)
+        return self.loss_fn(output.reconstruction.float(), target)
 
     def _fail(self, epoch: int, split: str, terms: dict[str, float]) -> None:
         component = _first_non_finite(terms)
@@ -235,11 +241,14 @@ class _Trainer:
         for start in bar:
             batch = windows[order[start:start + self.cfg.batch_size]]
             target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
+            inputs = target
+            if self.cfg.corruption.probability > 0:
+                inputs = corrupt(target, self.cfg.corruption, sampling_rate=self.rate, generator=self.generator)
             present = None
             if self.cfg.modality_dropout > 0:
                 present = modality_mask(len(batch), len(self.modalities), self.cfg.modality_dropout,
                                         self.generator).to(self.device)
-            terms = self._forward_loss(target, present)
+            terms = self._forward_loss(inputs, target, present)
             values = terms.as_dict()
             if not torch.isfinite(terms.total):
                 self._fail(epoch, "train", values)
@@ -260,7 +269,7 @@ class _Trainer:
         sums: dict[str, float] = {}
         for start in range(0, len(windows), self.cfg.batch_size):
             batch = windows[start:start + self.cfg.batch_size]
-            values = self._forward_loss(batch, None).as_dict()
+            values = self._forward_loss(batch, batch, None).as_dict()
             if not all(math.isfinite(v) for v in values.values()):
                 self._fail(epoch, split, values)
             for key, value in values.items():
