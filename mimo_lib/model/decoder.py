@@ -14,9 +14,10 @@ class DecoderBranch(nn.Module):
     """``groups`` modality decoders as one stack of grouped convolutions.
 
     Input: the shared expansion ``[B, shared, T_last]``; output ``[B, G, T]``. The
-    stages mirror the encoder; between stages the signal is upsampled to the
-    encoder's length at that stage (nearest neighbour, exact size), so the output
-    has exactly the window length, whatever it is.
+    stages mirror the encoder; after each stage the signal is upsampled to the
+    encoder's length one level up (nearest neighbour, exact size), ending at the
+    window length ``lengths[0]`` before the linear output convolution, so the
+    output has exactly the window length, whatever it is.
     """
 
     def __init__(
@@ -51,11 +52,11 @@ class DecoderBranch(nn.Module):
 
     def forward(self, shared: Tensor) -> Tensor:
         h = self.expand(shared)
-        targets = self.lengths[::-1][1:]
+        targets = self.lengths[::-1][1:]  # stage lengths from the deepest, then the window length
         for index, stage in enumerate(self.stages):
-            h = stage(h)
+            h = F.interpolate(stage(h), size=targets[index], mode="nearest")
             if index < len(self.ups):
-                h = self.ups[index](F.interpolate(h, size=targets[index], mode="nearest"))
+                h = self.ups[index](h)
         return self.head(h)
 
 

@@ -13,9 +13,19 @@ def stage_widths(base_width: int, n_stages: int) -> list[int]:
     return [base_width * 2**i for i in range(n_stages)]
 
 
+STEM_STRIDE = 2
+"""The stem halves the time resolution, like the stem of an image ResNet: 16+
+channels at half the rate hold a band-limited signal with room to spare, and every
+later layer costs half as much."""
+
+
 def stage_lengths(window_length: int, n_stages: int, kernel_size: int) -> list[int]:
-    """Time steps per stage; every stage after the first starts with a stride-2 block."""
-    lengths = [window_length]
+    """Time steps of the input and after each stage: ``[T, L_0, ..., L_{S-1}]``.
+
+    The stem downsamples by :data:`STEM_STRIDE`; every stage after the first starts
+    with a stride-2 block.
+    """
+    lengths = [window_length, conv_output_length(window_length, kernel_size, stride=STEM_STRIDE)]
     for _ in range(n_stages - 1):
         lengths.append(conv_output_length(lengths[-1], kernel_size, stride=2))
     return lengths
@@ -39,7 +49,7 @@ class EncoderBranch(nn.Module):
     ) -> None:
         super().__init__()
         widths = stage_widths(base_width, len(stages))
-        self.stem = ConvNorm(1, widths[0], kernel_size, groups=groups)
+        self.stem = ConvNorm(1, widths[0], kernel_size, groups=groups, stride=STEM_STRIDE)
         blocks: list[nn.Module] = []
         in_width = widths[0]
         for index, (width, n_blocks) in enumerate(zip(widths, stages, strict=True)):
