@@ -1,4 +1,4 @@
-"""The ``mimo`` command: prepare, train, evaluate, sweep and fetch data from a terminal.
+"""The ``mimo`` command: prepare, train, evaluate, sweep, reuse a run and fetch data from a terminal.
 
 Every subcommand takes ``--params FILE`` and any number of ``--set key=value``
 overrides, resolved by :func:`mimo_lib.config.load_params` exactly as the
@@ -11,10 +11,15 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from mimo_lib.config import ParamsError, load_params
+
+if TYPE_CHECKING:
+    from mimo_lib.run import TrainedRun
+    from mimo_lib.types import WindowSet
 
 Handler = Callable[[argparse.Namespace], None]
 
@@ -86,6 +91,73 @@ def _fetch(args: argparse.Namespace) -> None:
     print(f"{len(paths)} files verified in {args.dest}")
 
 
+def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
+    """The run and the windows named by ``--input`` (recordings) or ``--split``."""
+    from mimo_lib.run import load_run
+
+    run = load_run(args.run, args.checkpoint)
+    if args.input is not None:
+        windows = run.windows(run.read_recordings(args.input))
+        for subject, counts in windows.dropped.items():
+            if sum(counts.values()):
+                print(f"{subject}: dropped windows {counts}")
+    else:
+        windows = run.split(args.split)
+    return run, windows
+
+
+def _encode(args: argparse.Namespace) -> None:
+    run, windows = _run_windows(args)
+    frame = run.encode(windows)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(args.out, index=False)
+    print(f"{len(frame)} latent vectors of {run.model.latent_dim} numbers -> {args.out}")
+
+
+def _decode(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from mimo_lib.run import load_run
+
+    run = load_run(args.run, args.checkpoint)
+    frame = pd.read_parquet(args.input)
+    absent = [column for column in ("subject", "start") if column not in frame.columns]
+    if absent:
+        raise ValueError(f"{args.input}: no column(s) {absent}; expected a file written by `mimo encode`")
+    windows = run.decode(frame)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out, windows=windows, subjects=frame["subject"].to_numpy(str),
+             starts=frame["start"].to_numpy(float), modalities=np.array(run.modalities))
+    print(f"{windows.shape} reconstructed windows (N, M, T) -> {args.out}")
+
+
+def _impute(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    run, windows = _run_windows(args)
+    imputed = run.impute(windows, args.missing)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out, windows=imputed, observed=windows.windows, subjects=np.asarray(windows.subjects).astype(str),
+             starts=np.asarray(windows.starts, dtype=float), modalities=np.array(run.modalities),
+             missing=np.array(args.missing))
+    print(f"{', '.join(args.missing)} imputed for {len(imputed)} windows (normalised scale) -> {args.out}")
+
+
+def _robustness(args: argparse.Namespace) -> None:
+    from mimo_lib.robustness import write_robustness
+
+    for path in write_robustness(args.run, args.split, checkpoint=args.checkpoint, seed=args.seed):
+        _print_table(path.stem, pd.read_csv(path))
+
+
+def _add_run_input(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    parser.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", type=Path, help="folder or file of recordings, read with the run's data params")
+    source.add_argument("--split", help="a prepared split of the run's own data (train, val, test)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mimo`` command."""
     parser = argparse.ArgumentParser(prog="mimo", description=__doc__.splitlines()[0])
@@ -113,6 +185,33 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--name", default=None, help="sweep name (folder under runs/)")
     sweep.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
     sweep.set_defaults(handler=_sweep)
+
+    encode = commands.add_parser("encode", help="one latent vector per window -> parquet")
+    _add_run_input(encode)
+    encode.add_argument("--out", type=Path, required=True, help="output .parquet")
+    encode.set_defaults(handler=_encode)
+
+    decode = commands.add_parser("decode", help="latent vectors (from `mimo encode`) -> windows in recording units")
+    decode.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    decode.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
+    decode.add_argument("--input", type=Path, required=True, help=".parquet written by `mimo encode`")
+    decode.add_argument("--out", type=Path, required=True, help="output .npz (windows, subjects, starts, modalities)")
+    decode.set_defaults(handler=_decode)
+
+    impute = commands.add_parser("impute", help="reconstruct missing modalities from the present ones -> npz")
+    _add_run_input(impute)
+    impute.add_argument("--missing", action="append", required=True, metavar="MODALITY",
+                        help="a modality absent at the input (repeatable)")
+    impute.add_argument("--out", type=Path, required=True, help="output .npz")
+    impute.set_defaults(handler=_impute)
+
+    robustness = commands.add_parser(
+        "robustness", help="write imputation_<split>.csv and denoising_<split>.csv into a run folder")
+    robustness.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    robustness.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
+    robustness.add_argument("--split", default="test")
+    robustness.add_argument("--seed", type=int, default=0, help="seed of the input corruptions")
+    robustness.set_defaults(handler=_robustness)
 
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)

@@ -1,0 +1,166 @@
+"""Robustness of a trained model: missing sensors (cross-modal imputation) and corrupted inputs (denoising).
+
+- **Imputation.** A modality marked absent is zeroed at the input and masked out
+  of the fusion (``present``), so the latent comes from the other modalities only;
+  the decoders still reconstruct every modality, the absent ones included.
+  :func:`evaluate_imputation` scores each modality once absent (imputed from the
+  others) and once present (all modalities seen), on the normalised scale.
+- **Denoising.** :func:`evaluate_denoising` corrupts windows with
+  :func:`mimo_lib.corruption.corrupt` (fixed seed) and reports, per modality, the
+  SNR of the corrupted input and of the model's reconstruction, both against the
+  clean window. A model that denoises has output SNR above input SNR.
+
+Both tables are written into a run folder by :func:`write_robustness`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mimo_lib.config import CorruptionConfig
+from mimo_lib.corruption import corrupt
+from mimo_lib.evaluate import predict
+from mimo_lib.metrics import METRICS, reconstruction_metrics
+from mimo_lib.model import MiMoAE
+from mimo_lib.types import WindowSet
+
+
+def present_mask(modalities: list[str], missing: list[str]) -> np.ndarray:
+    """Bool ``(M,)`` mask, false for the ``missing`` modalities; unknown names or nothing left present raise."""
+    unknown = [name for name in missing if name not in modalities]
+    if unknown:
+        raise ValueError(f"unknown modality {unknown}; the model's modalities are {list(modalities)}")
+    present = np.array([name not in missing for name in modalities])
+    if not present.any():
+        raise ValueError(f"every modality is marked missing ({list(missing)}); at least one must be present")
+    return present
+
+
+def as_windowset(windows: np.ndarray, modalities: list[str], rate: float = 1.0) -> WindowSet:
+    """Wrap an ``(N, M, T)`` array already on the model's (normalised) scale; subjects and starts are blank."""
+    windows = np.asarray(windows, dtype=np.float32)
+    if windows.ndim != 3:
+        raise ValueError(f"windows must be an (N, M, T) array, got shape {windows.shape}")
+    n = len(windows)
+    return WindowSet(windows, np.full(n, ""), np.zeros(n), list(modalities), rate,
+                     {"method": "none", "mean": np.zeros((1, windows.shape[1], 1)),
+                      "std": np.ones((1, windows.shape[1], 1))})
+
+
+def impute(
+    model: MiMoAE, windows: np.ndarray | WindowSet, missing: list[str], batch_size: int = 256
+) -> np.ndarray:
+    """Reconstruct every modality ``(N, M, T)`` from the present ones; ``missing`` inputs are zeroed and masked.
+
+    Rows of the ``missing`` modalities are the imputed signals; the other rows are
+    the model's reconstruction from the same partial input.
+    """
+    windowset = windows if isinstance(windows, WindowSet) else as_windowset(windows, list(model.modalities))
+    present = present_mask(list(model.modalities), list(missing))
+    blanked = windowset.windows * present[None, :, None].astype(np.float32)
+    masked = WindowSet(blanked, windowset.subjects, windowset.starts, windowset.modalities, windowset.rate,
+                       windowset.normalization)
+    reconstruction, _, _ = predict(model, masked, batch_size, present=present)
+    return reconstruction
+
+
+def _modality_means(target: np.ndarray, reconstruction: np.ndarray) -> dict[str, np.ndarray]:
+    """NaN-aware mean over windows of every metric, ``(M,)`` each."""
+    values = reconstruction_metrics(target, reconstruction)
+    return {name: np.nanmean(values[name], axis=0) for name in METRICS}
+
+
+def evaluate_imputation(model: MiMoAE, windowset: WindowSet, batch_size: int = 256) -> pd.DataFrame:
+    """Per modality: metrics when it is absent at the input (imputed) and when all modalities are present.
+
+    Columns: ``modality``, ``condition`` (``missing`` | ``present``), ``n_windows`` and
+    every metric of :mod:`mimo_lib.metrics` (mean over windows, normalised scale).
+    """
+    modalities = list(model.modalities)
+    if len(modalities) < 2:
+        raise ValueError(f"imputation needs at least two modalities; the model has {modalities}")
+    if len(windowset) == 0:
+        raise ValueError("cannot evaluate imputation on an empty WindowSet")
+    full, _, _ = predict(model, windowset, batch_size)
+    present_scores = _modality_means(windowset.windows, full)
+    rows = []
+    for index, modality in enumerate(modalities):
+        imputed = impute(model, windowset, [modality], batch_size)
+        missing_scores = _modality_means(windowset.windows[:, [index]], imputed[:, [index]])
+        for condition, scores, column in (("missing", missing_scores, 0), ("present", present_scores, index)):
+            rows.append({"modality": modality, "condition": condition, "n_windows": len(windowset),
+                         **{name: float(scores[name][column]) for name in METRICS}})
+    return pd.DataFrame(rows, columns=["modality", "condition", "n_windows", *METRICS])
+
+
+def corrupt_windows(
+    windows: np.ndarray, corruption: CorruptionConfig, sampling_rate: float, seed: int = 0
+) -> np.ndarray:
+    """Corrupted copy of ``(N, M, T)`` windows; a probability of 0 is taken as 1 (every window corrupted)."""
+    if corruption.probability == 0:
+        corruption = corruption.model_copy(update={"probability": 1.0})
+    generator = torch.Generator().manual_seed(seed)
+    clean = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
+    return corrupt(clean, corruption, sampling_rate, generator).numpy()
+
+
+def evaluate_denoising(
+    model: MiMoAE, windowset: WindowSet, corruption: CorruptionConfig, seed: int = 0, batch_size: int = 256
+) -> pd.DataFrame:
+    """Per modality: SNR (dB) and MSE of the corrupted input and of its reconstruction, against the clean windows.
+
+    ``clean_output_snr_db`` is the reconstruction SNR of the uncorrupted windows,
+    the ceiling the denoised output can approach. Means over windows.
+    """
+    if len(windowset) == 0:
+        raise ValueError("cannot evaluate denoising on an empty WindowSet")
+    clean = windowset.windows
+    noisy = corrupt_windows(clean, corruption, windowset.rate, seed)
+    corrupted = WindowSet(noisy, windowset.subjects, windowset.starts, windowset.modalities, windowset.rate,
+                          windowset.normalization)
+    denoised, _, _ = predict(model, corrupted, batch_size)
+    reference, _, _ = predict(model, windowset, batch_size)
+    before, after, ceiling = (_modality_means(clean, x) for x in (noisy, denoised, reference))
+    table = pd.DataFrame({
+        "modality": list(windowset.modalities),
+        "n_windows": len(windowset),
+        "input_snr_db": before["snr_db"],
+        "output_snr_db": after["snr_db"],
+        "input_mse": before["mse"],
+        "output_mse": after["mse"],
+        "clean_output_snr_db": ceiling["snr_db"],
+    })
+    table["snr_gain_db"] = table["output_snr_db"] - table["input_snr_db"]
+    return table
+
+
+def write_robustness(
+    run_dir: str | Path,
+    split: str = "test",
+    sets: dict[str, WindowSet] | None = None,
+    checkpoint: str = "best.pt",
+    corruption: CorruptionConfig | None = None,
+    seed: int = 0,
+) -> list[Path]:
+    """Write ``imputation_<split>.csv`` (two or more modalities) and ``denoising_<split>.csv`` into a run folder.
+
+    The corruption defaults to the run's ``training.corruption`` (probability 0 read as 1).
+    """
+    from mimo_lib.run import load_run
+
+    run = load_run(run_dir, checkpoint)
+    if sets is not None and split not in sets:
+        raise ValueError(f"no {split!r} split among the given windows; available: {sorted(sets)}")
+    windows = run.split(split) if sets is None else sets[split]
+    corruption = corruption or run.params.training.corruption
+    paths = []
+    if len(run.modalities) >= 2:
+        paths.append(run.run_dir / f"imputation_{split}.csv")
+        evaluate_imputation(run.model, windows).to_csv(paths[-1], index=False)
+    paths.append(run.run_dir / f"denoising_{split}.csv")
+    evaluate_denoising(run.model, windows, corruption, seed).to_csv(paths[-1], index=False)
+    return paths

@@ -1,0 +1,183 @@
+"""Reuse a trained run: latent vectors per window, reconstructions in physical units, imputation.
+
+:func:`load_run` rebuilds the model of a run folder's checkpoint together with
+its params. :meth:`TrainedRun.encode` takes recordings (preprocessed exactly as
+the run's training data: :func:`mimo_lib.prepare.prepare_recording`, then the
+run's normalisation), a prepared :class:`~mimo_lib.types.WindowSet` or an
+``(N, M, T)`` array already on the model's scale, and returns one row per window:
+
+``subject, start, latent_0 … latent_{k-1}, weight_<modality> …, mean_<modality> …, std_<modality> …``
+
+The ``mean_``/``std_`` columns (absent for bare arrays) are the normalisation
+statistics of each window, so :meth:`TrainedRun.decode` can return the
+reconstruction in the recording's units (``reconstruction * std + mean``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mimo_lib.checkpoint import load_model
+from mimo_lib.config import Params
+from mimo_lib.evaluate import predict
+from mimo_lib.model import MiMoAE
+from mimo_lib.normalization import apply_stats, subject_stats, zscore_windows
+from mimo_lib.robustness import as_windowset, impute
+from mimo_lib.sources import load_recordings
+from mimo_lib.types import Recording, WindowSet
+
+Source = Recording | Sequence[Recording] | WindowSet | np.ndarray
+
+
+def _numpy(value: Any) -> np.ndarray:
+    return value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
+@dataclass
+class TrainedRun:
+    """A trained model with the params and normalisation it was trained with."""
+
+    run_dir: Path
+    model: MiMoAE
+    params: Params
+    normalization: dict[str, Any]
+    epoch: int
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.model.modalities)
+
+    @property
+    def latent_columns(self) -> list[str]:
+        return [f"latent_{i}" for i in range(self.model.latent_dim)]
+
+    def split(self, name: str) -> WindowSet:
+        """Prepared windows of one split of the run's own data (cached by :func:`mimo_lib.prepare.prepare`)."""
+        from mimo_lib.prepare import prepare
+
+        sets = prepare(self.params, progress=False)
+        if name not in sets:
+            raise ValueError(f"the run's params define no {name!r} split; available: {sorted(sets)}")
+        return sets[name]
+
+    def read_recordings(self, path: str | Path) -> list[Recording]:
+        """Every recording in a folder (or one file), read with the run's data params but this location."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"recordings not found: {path}")
+        params = self.params.model_copy(deep=True)
+        data = params.data
+        if data.source == "synthetic":
+            data.source = "csv"
+        data.splits = {}
+        data.optional_test_subjects = []
+        data.root = str(path.resolve() if path.is_dir() else path.resolve().parent)
+        if path.is_file():
+            data.file_glob = path.name
+        recordings = load_recordings(params, None)
+        if not recordings:
+            raise ValueError(
+                f"no recording in {data.root} matches file_glob {data.file_glob!r} and subject_pattern "
+                f"{data.subject_pattern!r}"
+            )
+        return recordings
+
+    def _normalize(self, raw: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        method = self.normalization["method"]
+        if method == "window":
+            return zscore_windows(raw)
+        if method == "subject":
+            return apply_stats(raw, *subject_stats(raw, subjects), "subject")
+        mean, std = _numpy(self.normalization["mean"]), _numpy(self.normalization["std"])
+        return apply_stats(raw, mean, std, method)
+
+    def windows(self, source: Source) -> WindowSet:
+        """Model-ready windows from recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is)."""
+        from mimo_lib.prepare import prepare_recording
+
+        if isinstance(source, WindowSet):
+            if source.modalities != self.modalities:
+                raise ValueError(f"windows have modalities {source.modalities}; the run expects {self.modalities}")
+            return source
+        if isinstance(source, np.ndarray):
+            return as_windowset(source, self.modalities, self.params.preprocessing.target_rate)
+        recordings = [source] if isinstance(source, Recording) else list(source)
+        prepared = [prepare_recording(recording, self.params) for recording in recordings]
+        dropped = {p.subject: p.dropped for p in prepared}
+        if not sum(len(p.windows) for p in prepared):
+            raise ValueError(f"no window of {[r.origin or r.subject for r in recordings]} passed quality "
+                             f"control; dropped per subject and reason: {dropped}")
+        raw = np.concatenate([p.windows for p in prepared])
+        subjects = np.concatenate([np.full(len(p.windows), p.subject) for p in prepared]).astype(str)
+        starts = np.concatenate([p.starts for p in prepared])
+        normalised, normalization = self._normalize(raw, subjects)
+        return WindowSet(normalised, subjects, starts, self.modalities, float(self.params.preprocessing.target_rate),
+                         normalization, provenance=self.params.digest("data", "preprocessing"), dropped=dropped)
+
+    def encode(self, source: Source, batch_size: int = 256) -> pd.DataFrame:
+        """One row per window: subject, start, latent vector, fusion weights and normalisation statistics."""
+        windowset = self.windows(source)
+        _, latent, weights = predict(self.model, windowset, batch_size)
+        columns: dict[str, Any] = {"subject": np.asarray(windowset.subjects).astype(str),
+                                   "start": np.asarray(windowset.starts, dtype=float)}
+        columns.update(zip(self.latent_columns, latent.T))
+        columns.update({f"weight_{m}": weights[:, i] for i, m in enumerate(self.modalities)})
+        if windowset.normalization["method"] != "none":
+            shape = (len(windowset), len(self.modalities))
+            for key in ("mean", "std"):
+                stats = np.broadcast_to(_numpy(windowset.normalization[key])[..., 0], shape)
+                columns.update({f"{key}_{m}": stats[:, i] for i, m in enumerate(self.modalities)})
+        return pd.DataFrame(columns)
+
+    @torch.no_grad()
+    def decode(self, frame: pd.DataFrame, physical: bool = True, batch_size: int = 256) -> np.ndarray:
+        """Reconstructions ``(N, M, T)`` from an :meth:`encode` frame.
+
+        With ``physical`` and the frame's ``mean_``/``std_`` columns, the normalisation
+        is undone (recording units); otherwise values stay on the model's scale.
+        """
+        missing = [c for c in self.latent_columns if c not in frame.columns]
+        if missing:
+            raise ValueError(f"frame lacks latent column(s) {missing[:4]}{' …' if len(missing) > 4 else ''}; "
+                             f"this run's latent has {self.model.latent_dim} columns latent_0 … "
+                             f"latent_{self.model.latent_dim - 1}")
+        latent = torch.from_numpy(frame[self.latent_columns].to_numpy(np.float32))
+        device = next(self.model.parameters()).device
+        self.model.eval()
+        recon = np.concatenate([
+            self.model.decode(latent[i:i + batch_size].to(device)).float().cpu().numpy()
+            for i in range(0, len(latent), batch_size)
+        ]) if len(latent) else np.empty((0, len(self.modalities), self.model.window_length), np.float32)
+        if not physical:
+            return recon
+        stats = [f"{key}_{m}" for key in ("mean", "std") for m in self.modalities]
+        present = [c for c in stats if c in frame.columns]
+        if not present:
+            return recon
+        if len(present) < len(stats):
+            raise ValueError(f"frame has some normalisation columns but lacks {sorted(set(stats) - set(present))}")
+        mean = frame[stats[:len(self.modalities)]].to_numpy(np.float64)[:, :, None]
+        std = frame[stats[len(self.modalities):]].to_numpy(np.float64)[:, :, None]
+        return (recon * std + mean).astype(np.float32)
+
+    def impute(self, source: Source, missing: list[str], batch_size: int = 256) -> np.ndarray:
+        """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.robustness.impute`)."""
+        return impute(self.model, self.windows(source), missing, batch_size)
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "best.pt", device: str = "cpu") -> TrainedRun:
+    """The model of ``<run_dir>/checkpoints/<checkpoint>`` with the params and normalisation stored in it."""
+    run_dir = Path(run_dir)
+    path = run_dir / "checkpoints" / checkpoint
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a trained run folder: {path} is missing")
+    model, params, content = load_model(path, device)
+    normalization = dict(content.get("normalization") or {"method": params.preprocessing.normalization})
+    return TrainedRun(run_dir, model, params, normalization, int(content["epoch"]))
