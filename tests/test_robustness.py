@@ -1,0 +1,156 @@
+"""Missing sensors and corrupted inputs: masks respected, imputation and denoising measured and written."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from test_trainer import single_thread, tiny_params  # noqa: F401  (single_thread is an autouse fixture)
+
+from mimo_lib.config import CorruptionConfig
+from mimo_lib.metrics import METRICS
+from mimo_lib.model import build_model
+from mimo_lib.robustness import (
+    corrupt_windows,
+    evaluate_denoising,
+    evaluate_imputation,
+    impute,
+    present_mask,
+    write_robustness,
+)
+from mimo_lib.trainer import train
+from mimo_lib.types import WindowSet
+
+LENGTH, RATE = 64, 25.0
+MODALITIES = ["ECG", "PPG"]
+NOISE_ONLY = CorruptionConfig(probability=1.0, noise_snr_db=10.0, wander_amplitude=0.0, burst_amplitude=0.0,
+                              dropouts=False)
+
+
+def coupled_windows(n: int, seed: int, prefix: str = "S") -> WindowSet:
+    """Two modalities carrying the same waveform, the second 0.2 s behind the first (per-window z-scored)."""
+    rng = np.random.default_rng(seed)
+    time = np.arange(LENGTH) / RATE
+    frequency = rng.uniform(0.8, 2.0, (n, 1))
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+
+    def wave(t):
+        return np.sin(2 * np.pi * frequency * t + phase) + 0.5 * np.sin(4 * np.pi * frequency * t + 2 * phase)
+
+    x = np.stack([wave(time), wave(time - 0.2)], axis=1) + 0.05 * rng.standard_normal((n, 2, LENGTH))
+    mean, std = x.mean(-1, keepdims=True), x.std(-1, keepdims=True)
+    subjects = np.array([f"{prefix}{i % 3:02d}" for i in range(n)])
+    return WindowSet(((x - mean) / std).astype(np.float32), subjects, np.arange(n) * 2.0, list(MODALITIES), RATE,
+                     {"method": "window", "mean": mean, "std": std})
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return {"train": coupled_windows(128, 0), "val": coupled_windows(32, 1, "V"), "test": coupled_windows(32, 2, "T")}
+
+
+def _train(folder, sets, **overrides):
+    torch.set_num_threads(1)
+    params = tiny_params(folder, **{"training.epochs": 6, **overrides})
+    return train(params, sets, run_dir=folder / "run", progress=False)
+
+
+@pytest.fixture(scope="module")
+def dropout_run(tmp_path_factory, sets):
+    return _train(tmp_path_factory.mktemp("dropout"), sets, **{"training.modality_dropout": 0.5})
+
+
+@pytest.fixture(scope="module")
+def denoising_run(tmp_path_factory, sets):
+    return _train(tmp_path_factory.mktemp("denoise"), sets, **{"training.corruption.probability": 1.0})
+
+
+@pytest.fixture
+def untrained(tmp_path):
+    torch.manual_seed(0)
+    return build_model(tiny_params(tmp_path).model, MODALITIES, LENGTH).eval()
+
+
+def test_present_mask_names_bad_modalities():
+    np.testing.assert_array_equal(present_mask(["A", "B", "C"], ["B"]), [True, False, True])
+    with pytest.raises(ValueError, match=r"\['RESP'\].*\['A', 'B', 'C'\]"):
+        present_mask(["A", "B", "C"], ["RESP"])
+    with pytest.raises(ValueError, match="at least one must be present"):
+        present_mask(["A", "B"], ["A", "B"])
+
+
+def test_imputed_output_ignores_the_missing_inputs(untrained, sets):
+    windows = sets["test"].windows
+    imputed = impute(untrained, windows, ["PPG"], batch_size=7)
+    assert imputed.shape == windows.shape
+    changed = windows.copy()
+    changed[:, 1] = np.random.default_rng(0).normal(0, 3, changed[:, 1].shape)
+    np.testing.assert_allclose(impute(untrained, changed, ["PPG"]), imputed, rtol=1e-5, atol=1e-7)
+    other = windows.copy()
+    other[:, 0] *= -1
+    assert not np.allclose(impute(untrained, other, ["PPG"]), imputed, rtol=1e-2, atol=1e-5)
+    with torch.no_grad():
+        present = torch.tensor([[True, False]]).expand(len(windows), 2)
+        direct = untrained(torch.from_numpy(windows) * present[:, :, None], present).reconstruction.numpy()
+    np.testing.assert_allclose(imputed, direct, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\['ECG', 'PPG'\]"):
+        impute(untrained, windows, ["RESP"])
+    with pytest.raises(ValueError, match="at least one"):
+        impute(untrained, windows, ["ECG", "PPG"])
+
+
+def test_imputation_beats_predicting_zeros(dropout_run, sets):
+    test = sets["test"]
+    table = evaluate_imputation(dropout_run.model, test)
+    assert list(table.columns) == ["modality", "condition", "n_windows", *METRICS]
+    assert list(zip(table["modality"], table["condition"])) == [
+        ("ECG", "missing"), ("ECG", "present"), ("PPG", "missing"), ("PPG", "present")]
+    missing = table[table["condition"] == "missing"].set_index("modality")
+    zeros_mse = (test.windows**2).mean(axis=(0, 2))  # predicting all zeros
+    for index, modality in enumerate(MODALITIES):
+        assert missing.loc[modality, "mse"] < 0.6 * zeros_mse[index]
+        assert missing.loc[modality, "pearson"] > 0.6
+    present = table[table["condition"] == "present"].set_index("modality")
+    assert (present["mse"] <= missing["mse"] + 0.05).all()
+
+
+def test_imputation_needs_two_modalities(tmp_path, sets):
+    single = build_model(tiny_params(tmp_path, **{"data.modalities": ["ECG"]}).model, ["ECG"], LENGTH)
+    windowset = sets["test"].subset(np.ones(len(sets["test"]), bool))
+    windowset = WindowSet(windowset.windows[:, :1], windowset.subjects, windowset.starts, ["ECG"], RATE,
+                          {"method": "window", "mean": 0.0, "std": 1.0})
+    with pytest.raises(ValueError, match="at least two modalities"):
+        evaluate_imputation(single, windowset)
+
+
+def test_corruption_is_seeded_and_reaches_the_configured_snr(untrained, sets):
+    test = sets["test"]
+    table = evaluate_denoising(untrained, test, NOISE_ONLY, seed=3)
+    assert table["input_snr_db"].to_numpy() == pytest.approx([10.0, 10.0], abs=0.5)
+    pd.testing.assert_frame_equal(evaluate_denoising(untrained, test, NOISE_ONLY, seed=3), table)
+    assert not np.allclose(corrupt_windows(test.windows, NOISE_ONLY, RATE, 4),
+                           corrupt_windows(test.windows, NOISE_ONLY, RATE, 3))
+    off = NOISE_ONLY.model_copy(update={"probability": 0.0})  # 0 means: corrupt every window
+    np.testing.assert_array_equal(corrupt_windows(test.windows, off, RATE, 3),
+                                  corrupt_windows(test.windows, NOISE_ONLY, RATE, 3))
+
+
+def test_denoising_model_raises_the_snr(denoising_run, sets):
+    table = evaluate_denoising(denoising_run.model, sets["test"], CorruptionConfig(probability=1.0), seed=0)
+    assert list(table["modality"]) == MODALITIES
+    assert (table["output_snr_db"] > table["input_snr_db"] + 1.0).all()
+    assert (table["output_mse"] < table["input_mse"]).all()
+    np.testing.assert_allclose(table["snr_gain_db"], table["output_snr_db"] - table["input_snr_db"])
+
+
+def test_write_robustness_puts_both_tables_in_the_run_folder(denoising_run, sets):
+    paths = write_robustness(denoising_run.run_dir, "test", sets=sets)
+    assert [p.name for p in paths] == ["imputation_test.csv", "denoising_test.csv"]
+    imputation = pd.read_csv(paths[0])
+    expected = evaluate_imputation(denoising_run.model, sets["test"])
+    pd.testing.assert_frame_equal(imputation, expected, check_dtype=False, atol=1e-6)
+    denoising = pd.read_csv(paths[1])
+    # the run's own corruption settings (probability 1) are used by default
+    expected = evaluate_denoising(denoising_run.model, sets["test"], CorruptionConfig(probability=1.0), seed=0)
+    pd.testing.assert_frame_equal(denoising, expected, check_dtype=False, atol=1e-6)
+    with pytest.raises(ValueError, match="'holdout'"):
+        write_robustness(denoising_run.run_dir, "holdout", sets=sets)
