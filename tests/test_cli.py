@@ -1,0 +1,87 @@
+"""The reuse subcommands of ``mimo`` end to end on a tiny smoke run (in-process)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_run import single_thread, smoke_run  # noqa: F401  (single_thread is an autouse fixture)
+
+from mimo_lib.cli import main
+from mimo_lib.evaluate import predict
+from mimo_lib.run import load_run
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return smoke_run(tmp_path_factory.mktemp("cli"))
+
+
+def test_encode_split_then_decode_to_recording_units(run_dir, tmp_path, capsys):
+    latent_file, decoded_file = tmp_path / "out" / "latent.parquet", tmp_path / "out" / "decoded.npz"
+    main(["encode", "--run", str(run_dir), "--split", "test", "--out", str(latent_file)])
+    main(["decode", "--run", str(run_dir), "--input", str(latent_file), "--out", str(decoded_file)])
+    assert "latent vectors of 16 numbers" in capsys.readouterr().out
+    run = load_run(run_dir)
+    test = run.split("test")
+    frame = pd.read_parquet(latent_file)
+    assert len(frame) == len(test) and {"subject", "start", "latent_15", "weight_ECG", "mean_ABP"} <= set(frame)
+    with np.load(decoded_file) as decoded:
+        assert decoded["windows"].shape == test.windows.shape
+        assert list(decoded["modalities"]) == run.modalities
+        np.testing.assert_array_equal(decoded["subjects"], test.subjects)
+        np.testing.assert_array_equal(decoded["starts"], test.starts)
+        reconstruction, _, _ = predict(run.model, test)
+        expected = test.denormalize(reconstruction)
+        np.testing.assert_allclose(decoded["windows"], expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_encode_recordings_from_a_folder(run_dir, tmp_path):
+    run = load_run(run_dir)
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    source = run.params.resolve_path(run.params.data.root)
+    for subject in ("S03", "S04"):
+        (folder / f"{subject}.csv").write_text((source / f"{subject}.csv").read_text())
+    out = tmp_path / "latent.parquet"
+    main(["encode", "--run", str(run_dir), "--input", str(folder), "--out", str(out)])
+    frame = pd.read_parquet(out)
+    assert list(pd.unique(frame["subject"])) == ["S03", "S04"]
+    expected = run.encode(run.split("test"))
+    pd.testing.assert_frame_equal(frame[frame["subject"] == "S04"].reset_index(drop=True), expected,
+                                  atol=1e-4, rtol=1e-4)
+
+
+def test_impute_writes_the_imputed_windows(run_dir, tmp_path):
+    out = tmp_path / "imputed.npz"
+    main(["impute", "--run", str(run_dir), "--missing", "RESP", "--missing", "ABP", "--split", "test",
+          "--out", str(out)])
+    run = load_run(run_dir)
+    test = run.split("test")
+    with np.load(out) as result:
+        np.testing.assert_allclose(result["windows"], run.impute(test, ["RESP", "ABP"]), atol=1e-5)
+        np.testing.assert_array_equal(result["observed"], test.windows)
+        assert list(result["missing"]) == ["RESP", "ABP"]
+
+
+def test_impute_unknown_modality_is_a_clear_error(run_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["impute", "--run", str(run_dir), "--missing", "EDA", "--split", "test",
+              "--out", str(tmp_path / "x.npz")])
+    assert exit_info.value.code == 2
+    assert "['EDA']" in capsys.readouterr().err and not (tmp_path / "x.npz").exists()
+
+
+def test_robustness_writes_tables_into_the_run_folder(run_dir, capsys):
+    main(["robustness", "--run", str(run_dir), "--split", "test"])
+    imputation = pd.read_csv(run_dir / "imputation_test.csv")
+    denoising = pd.read_csv(run_dir / "denoising_test.csv")
+    assert len(imputation) == 2 * 4 and set(imputation["condition"]) == {"missing", "present"}
+    assert list(denoising["modality"]) == ["ECG", "PPG", "RESP", "ABP"]
+    assert "denoising_test" in capsys.readouterr().out
+
+
+def test_decode_rejects_a_table_without_latents(run_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.parquet"
+    pd.DataFrame({"subject": ["S04"], "start": [0.0]}).to_parquet(bad)
+    with pytest.raises(SystemExit):
+        main(["decode", "--run", str(run_dir), "--input", str(bad), "--out", str(tmp_path / "d.npz")])
+    assert "latent_0" in capsys.readouterr().err
