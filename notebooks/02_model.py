@@ -27,6 +27,8 @@ overrides = {}
 fusions = ["concat", "gated", "attention"]
 
 # %%
+import pandas as pd
+
 from mimo_lib.config import load_params
 from mimo_lib.model import build_model, parameter_counts, summarize, trace_shapes
 from mimo_lib.prepare import window_samples
@@ -56,6 +58,7 @@ print(summarize(model))
 # Encoders and decoders hold most of the weights; the fusion module is small.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 parameter_counts(model)
 
 # %% [markdown]
@@ -65,10 +68,9 @@ parameter_counts(model)
 # reconstruction as long as the input, for each fusion strategy.
 
 # %%
-shapes = {fusion: trace_shapes(build_model(params.model.model_copy(update={"fusion": fusion}),
-                                           params.data.modalities, window_length)) for fusion in fusions}
+models = {fusion: build_model(params.model.model_copy(update={"fusion": fusion}), params.data.modalities,
+                              window_length) for fusion in fusions}
 
 # %%
-for fusion, table in shapes.items():
-    print(f"\n{fusion}")
-    print(table.to_string(index=False))
+# NBVAL_CHECK_OUTPUT
+print(pd.concat({fusion: trace_shapes(m) for fusion, m in models.items()}, names=["fusion", "step"]).to_string())
