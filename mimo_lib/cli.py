@@ -97,7 +97,8 @@ def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
 
     run = load_run(args.run, args.checkpoint)
     if args.input is not None:
-        windows = run.windows(run.read_recordings(args.input))
+        missing = getattr(args, "missing", [])
+        windows = run.windows(run.read_recordings(args.input, missing), missing)
         for subject, counts in windows.dropped.items():
             if sum(counts.values()):
                 print(f"{subject}: dropped windows {counts}")

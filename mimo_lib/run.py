@@ -29,7 +29,7 @@ from mimo_lib.config import Params
 from mimo_lib.evaluate import predict
 from mimo_lib.model import MiMoAE
 from mimo_lib.normalization import apply_stats, subject_stats, zscore_windows
-from mimo_lib.robustness import as_windowset, impute
+from mimo_lib.robustness import as_windowset, impute, present_mask
 from mimo_lib.sources import load_recordings
 from mimo_lib.types import Recording, WindowSet
 
@@ -67,12 +67,15 @@ class TrainedRun:
             raise ValueError(f"the run's params define no {name!r} split; available: {sorted(sets)}")
         return sets[name]
 
-    def read_recordings(self, path: str | Path) -> list[Recording]:
-        """Every recording in a folder (or one file), read with the run's data params but this location."""
+    def read_recordings(self, path: str | Path, missing: Sequence[str] = ()) -> list[Recording]:
+        """Every recording in a folder (or one file), read with the run's data params but this location.
+
+        Columns of the ``missing`` modalities are not read (the files may lack them).
+        """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"recordings not found: {path}")
-        params = self.params.model_copy(deep=True)
+        params = self._params_without(missing)
         data = params.data
         if data.source == "synthetic":
             data.source = "csv"
@@ -89,6 +92,15 @@ class TrainedRun:
             )
         return recordings
 
+    def _params_without(self, missing: Sequence[str]) -> Params:
+        """The run's params for recordings that lack the ``missing`` modalities."""
+        present_mask(self.modalities, list(missing))
+        tree = self.params.to_dict()
+        tree["data"]["modalities"] = [m for m in self.modalities if m not in missing]
+        for section, key in (("data", "kinds"), ("preprocessing", "bands"), ("loss", "modality_weights")):
+            tree[section][key] = {m: v for m, v in tree[section][key].items() if m not in missing}
+        return Params.model_validate(tree)
+
     def _normalize(self, raw: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
         method = self.normalization["method"]
         if method == "window":
@@ -98,8 +110,12 @@ class TrainedRun:
         mean, std = _numpy(self.normalization["mean"]), _numpy(self.normalization["std"])
         return apply_stats(raw, mean, std, method)
 
-    def windows(self, source: Source) -> WindowSet:
-        """Model-ready windows from recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is)."""
+    def windows(self, source: Source, missing: Sequence[str] = ()) -> WindowSet:
+        """Model-ready windows from recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is).
+
+        Recordings are prepared without the ``missing`` modalities (they may lack
+        them; they take no part in quality control) and those rows are left zero.
+        """
         from mimo_lib.prepare import prepare_recording
 
         if isinstance(source, WindowSet):
@@ -109,22 +125,29 @@ class TrainedRun:
         if isinstance(source, np.ndarray):
             return as_windowset(source, self.modalities, self.params.preprocessing.target_rate)
         recordings = [source] if isinstance(source, Recording) else list(source)
-        prepared = [prepare_recording(recording, self.params) for recording in recordings]
+        params = self._params_without(missing)
+        prepared = [prepare_recording(recording, params) for recording in recordings]
         dropped = {p.subject: p.dropped for p in prepared}
         if not sum(len(p.windows) for p in prepared):
             raise ValueError(f"no window of {[r.origin or r.subject for r in recordings]} passed quality "
                              f"control; dropped per subject and reason: {dropped}")
-        raw = np.concatenate([p.windows for p in prepared])
+        kept = np.concatenate([p.windows for p in prepared])
+        raw = np.zeros((len(kept), len(self.modalities), kept.shape[-1]))
+        raw[:, present_mask(self.modalities, list(missing))] = kept
         subjects = np.concatenate([np.full(len(p.windows), p.subject) for p in prepared]).astype(str)
         starts = np.concatenate([p.starts for p in prepared])
         normalised, normalization = self._normalize(raw, subjects)
         return WindowSet(normalised, subjects, starts, self.modalities, float(self.params.preprocessing.target_rate),
                          normalization, provenance=self.params.digest("data", "preprocessing"), dropped=dropped)
 
-    def encode(self, source: Source, batch_size: int = 256) -> pd.DataFrame:
-        """One row per window: subject, start, latent vector, fusion weights and normalisation statistics."""
-        windowset = self.windows(source)
-        _, latent, weights = predict(self.model, windowset, batch_size)
+    def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256) -> pd.DataFrame:
+        """One row per window: subject, start, latent vector, fusion weights and normalisation statistics.
+
+        ``missing`` modalities are masked out: the latent comes from the others only.
+        """
+        windowset = self.windows(source, missing)
+        present = present_mask(self.modalities, list(missing))
+        _, latent, weights = predict(self.model, windowset, batch_size, present=present)
         columns: dict[str, Any] = {"subject": np.asarray(windowset.subjects).astype(str),
                                    "start": np.asarray(windowset.starts, dtype=float)}
         columns.update(zip(self.latent_columns, latent.T))
@@ -168,8 +191,12 @@ class TrainedRun:
         return (recon * std + mean).astype(np.float32)
 
     def impute(self, source: Source, missing: list[str], batch_size: int = 256) -> np.ndarray:
-        """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.robustness.impute`)."""
-        return impute(self.model, self.windows(source), missing, batch_size)
+        """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.robustness.impute`).
+
+        Values are on the model's normalised scale: the statistics of a sensor that
+        was never recorded are unknown, so its physical scale cannot be restored.
+        """
+        return impute(self.model, self.windows(source, missing), missing, batch_size)
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best.pt", device: str = "cpu") -> TrainedRun:

@@ -85,3 +85,17 @@ def test_decode_rejects_a_table_without_latents(run_dir, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["decode", "--run", str(run_dir), "--input", str(bad), "--out", str(tmp_path / "d.npz")])
     assert "latent_0" in capsys.readouterr().err
+
+
+def test_impute_recordings_that_lack_the_sensor(run_dir, tmp_path):
+    run = load_run(run_dir)
+    folder = tmp_path / "no_resp"
+    folder.mkdir()
+    source = run.params.resolve_path(run.params.data.root) / "S04.csv"
+    pd.read_csv(source).drop(columns="RESP").to_csv(folder / "S04.csv", index=False)
+    out = tmp_path / "imputed.npz"
+    main(["impute", "--run", str(run_dir), "--missing", "RESP", "--input", str(folder), "--out", str(out)])
+    with np.load(out) as result:
+        assert result["windows"].shape == run.split("test").windows.shape
+        assert np.abs(result["observed"][:, 2]).max() == 0  # the absent sensor was fed as zeros
+        assert np.abs(result["windows"][:, 2]).max() > 0

@@ -145,3 +145,18 @@ def test_impute_from_a_run(run):
     changed[:, 2] = 5.0
     np.testing.assert_allclose(run.impute(changed, ["RESP"]), imputed, atol=1e-5)
 
+
+
+def test_a_recording_without_the_missing_sensor_is_imputed(run, tmp_path):
+    source = run.params.resolve_path(run.params.data.root) / "S04.csv"
+    frame = pd.read_csv(source)
+    frame.drop(columns="RESP").to_csv(tmp_path / "S04.csv", index=False)
+    with pytest.raises(ValueError, match="'RESP'"):
+        run.read_recordings(tmp_path)
+    recordings = run.read_recordings(tmp_path, ["RESP"])
+    imputed = run.impute(recordings, ["RESP"])
+    np.testing.assert_allclose(imputed, run.impute(run.split("test"), ["RESP"]), atol=1e-4)
+    frame = run.encode(recordings, missing=["RESP"])
+    masked = run.encode(run.split("test"), missing=["RESP"])
+    np.testing.assert_allclose(frame[run.latent_columns], masked[run.latent_columns], atol=1e-4)
+    assert (frame["weight_RESP"] == 0).all()  # an absent modality takes no part in the fusion
