@@ -22,6 +22,16 @@ Rules a user can rely on:
   input is corrupted by :func:`mimo_lib.corruption.corrupt` (drawing from the same
   seeded generator) while the loss compares against the clean window (after the
   random crop, if any). Validation stays clean.
+- **Several processes.** Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped
+  in DistributedDataParallel (``nccl`` on CUDA, ``gloo`` on CPU) with BatchNorm
+  statistics synchronised across ranks. ``training.batch_size`` is the GLOBAL batch:
+  every rank draws the same seeded permutation and the same augmentations for the
+  whole batch, then trains on its own contiguous slice, so losses and weights match
+  a single-process run up to float rounding (``model.dropout`` masks excepted).
+  Logged metrics are reduced over all ranks; rank 0 alone writes checkpoints,
+  history, figures and logs and shows progress. A final batch smaller than the
+  number of processes is skipped (and reported). Other ranks return the last
+  epoch's weights.
 - **Failure.** A non-finite loss raises :class:`NonFiniteLossError` naming the
   epoch and the first non-finite component (``mse/ECG``, ``spectral``, …);
   ``checkpoints/last.pt`` then still holds the last good epoch.
@@ -41,11 +51,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from mimo_lib import tracking
+from mimo_lib import distributed, tracking
 from mimo_lib.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from mimo_lib.config import Params
 from mimo_lib.corruption import corrupt
 from mimo_lib.device import select_device
+from mimo_lib.distributed import Topology
 from mimo_lib.loss import HybridLoss
 from mimo_lib.model import MiMoAE, build_model
 from mimo_lib.plots import save_figure
@@ -176,16 +187,22 @@ def _model_normalization(windows: WindowSet) -> dict[str, Any]:
 
 
 class _Trainer:
-    def __init__(self, params: Params, sets: dict[str, WindowSet], run_dir: Path, progress: bool) -> None:
-        self.params, self.cfg, self.run_dir, self.progress = params, params.training, run_dir, progress
+    def __init__(self, params: Params, sets: dict[str, WindowSet], run_dir: Path, progress: bool,
+                 device: torch.device, topology: Topology) -> None:
+        self.params, self.cfg, self.run_dir = params, params.training, run_dir
+        self.topology, self.progress = topology, progress and topology.is_main
         self.modalities, self.window_length = _check_sets(sets)
         self.normalization = _model_normalization(sets["train"])
         self.rate = float(sets["train"].rate)
-        self.device = select_device(self.cfg.device)
+        self.device = device
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
-        self.step_model = torch.compile(self.model) if self.cfg.compile else self.model
+        wrapped = distributed.wrap(self.model, self.device) if topology.distributed else self.model
+        self.step_model = torch.compile(wrapped) if self.cfg.compile else wrapped
         self.loss_fn = HybridLoss(params.loss, self.modalities).to(self.device)
+        if self.cfg.batch_size < topology.world_size:
+            raise ValueError(f"training.batch_size={self.cfg.batch_size} is the global batch and must be at least "
+                             f"the number of processes ({topology.world_size})")
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
         )
@@ -198,6 +215,8 @@ class _Trainer:
         self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
         self.start_epoch = 0
         self.checkpoints = run_dir / "checkpoints"
+        probe = torch.zeros(1, len(self.modalities), self.window_length, device=self.device)
+        self.metric_keys = list(self.loss_fn(probe, probe).as_dict())
 
     def monitor_key(self) -> str:
         key = self.cfg.monitor
@@ -232,14 +251,18 @@ class _Trainer:
         )
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
+        """One pass over the training windows; means over every window trained on (all ranks)."""
         self.model.train()
         windows = self.data["train"]
         order = torch.randperm(len(windows), generator=self.generator).to(self.device)
         sums: dict[str, float] = {}
-        batches = range(0, len(windows), self.cfg.batch_size)
+        seen = 0
+        batches = [order[start:start + self.cfg.batch_size] for start in range(0, len(windows), self.cfg.batch_size)]
+        if len(batches[-1]) < self.topology.world_size:
+            batches.pop()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)
-        for start in bar:
-            batch = windows[order[start:start + self.cfg.batch_size]]
+        for indices in bar:
+            batch = windows[indices]
             target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
             inputs = target
             if self.cfg.corruption.probability > 0:
@@ -248,33 +271,44 @@ class _Trainer:
             if self.cfg.modality_dropout > 0:
                 present = modality_mask(len(batch), len(self.modalities), self.cfg.modality_dropout,
                                         self.generator).to(self.device)
+                present = distributed.shard(present, self.topology)
+            target, inputs = distributed.shard(target, self.topology), distributed.shard(inputs, self.topology)
             terms = self._forward_loss(inputs, target, present)
             values = terms.as_dict()
-            if not torch.isfinite(terms.total):
+            total = terms.total
+            if self.topology.distributed:
+                # DDP averages gradients over ranks; weighting by slice size makes that the global-batch mean
+                values, _ = distributed.global_means(values, len(target), self.device)
+                total = total * (len(target) * self.topology.world_size / len(batch))
+            if not math.isfinite(values["loss"]):
                 self._fail(epoch, "train", values)
             self.optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
+            total.backward()
             if self.cfg.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
             for key, value in values.items():
                 sums[key] = sums.get(key, 0.0) + value * len(batch)
+            seen += len(batch)
             bar.set_postfix(loss=f"{values['loss']:.4f}")
-        return {key: total / len(windows) for key, total in sums.items()}
+        return {key: total / seen for key, total in sums.items()}
 
     @torch.no_grad()
     def evaluate(self, split: str, epoch: int) -> dict[str, float]:
+        """Mean loss terms over a split; each rank scores its own shard, the sums are reduced."""
         self.model.eval()
-        windows = self.data[split]
-        sums: dict[str, float] = {}
+        windows = distributed.shard(self.data[split], self.topology)
+        sums = torch.zeros(len(self.metric_keys) + 1, dtype=torch.float64, device=self.device)
         for start in range(0, len(windows), self.cfg.batch_size):
             batch = windows[start:start + self.cfg.batch_size]
             values = self._forward_loss(batch, batch, None).as_dict()
-            if not all(math.isfinite(v) for v in values.values()):
-                self._fail(epoch, split, values)
-            for key, value in values.items():
-                sums[key] = sums.get(key, 0.0) + value * len(batch)
-        return {key: total / len(windows) for key, total in sums.items()}
+            sums += torch.tensor([values[key] for key in self.metric_keys] + [1.0], dtype=torch.float64,
+                                 device=self.device) * len(batch)
+        totals = distributed.sum_across(sums).tolist()
+        means = {key: total / totals[-1] for key, total in zip(self.metric_keys, totals)}
+        if not all(math.isfinite(v) for v in means.values()):
+            self._fail(epoch, split, means)
+        return means
 
     def save(self, path: Path, epoch: int) -> Path:
         return save_checkpoint(
@@ -311,12 +345,13 @@ class _Trainer:
             else:
                 self.best["bad_epochs"] += 1
             self.schedule.end_epoch(epoch, value)
-            self.save(self.checkpoints / "last.pt", epoch + 1)
-            if self.best["epoch"] == epoch + 1:
-                self.save(self.checkpoints / "best.pt", epoch + 1)
-            if self.cfg.checkpoint_every and (epoch + 1) % self.cfg.checkpoint_every == 0:
-                self.save(self.checkpoints / f"epoch_{epoch + 1:03d}.pt", epoch + 1)
-            logger.log_epoch(row)
+            if self.topology.is_main:
+                self.save(self.checkpoints / "last.pt", epoch + 1)
+                if self.best["epoch"] == epoch + 1:
+                    self.save(self.checkpoints / "best.pt", epoch + 1)
+                if self.cfg.checkpoint_every and (epoch + 1) % self.cfg.checkpoint_every == 0:
+                    self.save(self.checkpoints / f"epoch_{epoch + 1:03d}.pt", epoch + 1)
+                logger.log_epoch(row)
             epochs.set_postfix({k: f"{row[k]:.4f}" for k in ("train_loss", "val_loss") if k in row})
         return seconds
 
@@ -333,6 +368,13 @@ def _example_figure(trainer: _Trainer, windows: WindowSet) -> plt.Figure:
                                 indices=range(count), titles=titles)
 
 
+def _plain_model(trainer: _Trainer, state: dict[str, torch.Tensor]) -> MiMoAE:
+    """A fresh model (ordinary BatchNorm, no DDP wrapper) holding ``state``."""
+    model = build_model(trainer.params.model, trainer.modalities, trainer.window_length).to(trainer.device)
+    model.load_state_dict(state)
+    return model
+
+
 def train(
     params: Params,
     sets: dict[str, WindowSet] | None = None,
@@ -343,34 +385,53 @@ def train(
 
     Writes ``params.yaml``, ``history.csv``, checkpoints and figures into ``run_dir``
     (default :func:`mimo_lib.tracking.run_dir_for`). The returned model holds the
-    best checkpoint's weights.
+    best checkpoint's weights. Under ``torchrun`` every rank calls this; only rank 0
+    writes, and the other ranks return the last epoch's weights.
     """
+    device = select_device(params.training.device)
+    with distributed.process_group(device) as topology:
+        return _train(params, sets, run_dir, progress, distributed.process_device(device, topology), topology)
+
+
+def _train(params: Params, sets: dict[str, WindowSet] | None, run_dir: Path | None, progress: bool,
+           device: torch.device, topology: Topology) -> TrainResult:
     if sets is None:
         from mimo_lib.prepare import prepare
 
-        sets = prepare(params, progress=progress)
-    run_dir = tracking.init_run_dir(params, Path(run_dir) if run_dir is not None else tracking.run_dir_for(params))
-    trainer = _Trainer(params, sets, run_dir, progress)
+        sets = prepare(params, progress=progress and topology.is_main)
+    run_dir = Path(run_dir) if run_dir is not None else tracking.run_dir_for(params)
+    if topology.is_main:
+        tracking.init_run_dir(params, run_dir)
+    trainer = _Trainer(params, sets, run_dir, progress, device, topology)
     if params.training.resume:
         trainer.resume(params.resolve_path(params.training.resume))
-    logger = tracking.RunLogger(params, run_dir)
+    logger = tracking.RunLogger(params if topology.is_main else _without_wandb(params), run_dir)
     try:
         seconds = trainer.fit(logger)
         history = pd.DataFrame(trainer.history)
-        history.to_csv(run_dir / "history.csv", index=False)
         best_checkpoint = trainer.checkpoints / "best.pt"
-        trainer.model.load_state_dict(load_checkpoint(best_checkpoint)["model_state"])
-        figures = run_dir / "figures"
-        for name, figure in (("loss_curves", plot_loss_curves(history)),
-                             ("reconstructions_val", _example_figure(trainer, trainer.example_set))):
-            save_figure(figure, figures, name)
-            logger.log_figure(name, figure)
-            plt.close(figure)
         windows_per_second = (len(history) - trainer.start_epoch) * len(sets["train"]) / seconds if seconds > 0 else float("nan")
-        logger.log_summary({"best_epoch": trainer.best["epoch"], "best_" + trainer.monitor_key(): trainer.best["value"]})
+        if topology.is_main:
+            history.to_csv(run_dir / "history.csv", index=False)
+            trainer.model.load_state_dict(load_checkpoint(best_checkpoint)["model_state"])
+            figures = run_dir / "figures"
+            for name, figure in (("loss_curves", plot_loss_curves(history)),
+                                 ("reconstructions_val", _example_figure(trainer, trainer.example_set))):
+                save_figure(figure, figures, name)
+                logger.log_figure(name, figure)
+                plt.close(figure)
+            logger.log_summary({"best_epoch": trainer.best["epoch"],
+                                "best_" + trainer.monitor_key(): trainer.best["value"]})
     finally:
         logger.finish()
+    model = _plain_model(trainer, trainer.model.state_dict()) if topology.distributed else trainer.model
     return TrainResult(
         run_dir=run_dir, history=history, best_epoch=int(trainer.best["epoch"]), best_checkpoint=best_checkpoint,
-        model=trainer.model.eval(), train_seconds=seconds, windows_per_second=windows_per_second,
+        model=model.eval(), train_seconds=seconds, windows_per_second=windows_per_second,
     )
+
+
+def _without_wandb(params: Params) -> Params:
+    quiet = params.model_copy(deep=True)
+    quiet.tracking.wandb = False
+    return quiet
