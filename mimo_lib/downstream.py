@@ -5,20 +5,26 @@ RESP, SpO2`` at 1 Hz) are averaged over each window's time span
 (:func:`window_numerics`). A ridge regression is fitted on training-subject
 windows and scored on test subjects (:func:`compare_features`), once on the
 model's latent vectors and once on PCA codes of the same size
-(:func:`compare_latent_to_pca`): the latent is worth reusing when it predicts at
-least as well as PCA at equal compression.
+(:func:`compare_latent_to_pca`; :func:`evaluate_downstream` on a run's own
+splits): the latent is worth reusing when it predicts at least as well as PCA at
+equal compression.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mimo_lib.baseline import PCABaseline
+from mimo_lib.evaluate import predict
 from mimo_lib.types import WindowSet
+
+if TYPE_CHECKING:
+    from mimo_lib.run import TrainedRun
 
 TIME_COLUMN = "Time [s]"
 NUMERICS_PATTERN = re.compile(r"bidmc_(?P<subject>\d+)_Numerics")
@@ -171,3 +177,12 @@ def compare_latent_to_pca(
         {"mimo-ae": train_latent, f"pca-{pca.n_components}": pca.encode(train.windows)}, train_y,
         {"mimo-ae": test_latent, f"pca-{pca.n_components}": pca.encode(test.windows)}, test_y, alpha,
     )
+
+
+def evaluate_downstream(
+    run: TrainedRun, numerics_frame: pd.DataFrame, column: str, test_split: str = "test", alpha: float = 1.0
+) -> pd.DataFrame:
+    """:func:`compare_latent_to_pca` on a run's own train split and ``test_split``."""
+    train, test = run.split("train"), run.split(test_split)
+    latents = [predict(run.model, windows)[1] for windows in (train, test)]
+    return compare_latent_to_pca(*latents, train, test, numerics_frame, column, alpha)

@@ -132,11 +132,13 @@ class TrainedRun:
             raise ValueError(f"no window of {[r.origin or r.subject for r in recordings]} passed quality "
                              f"control; dropped per subject and reason: {dropped}")
         kept = np.concatenate([p.windows for p in prepared])
+        present = present_mask(self.modalities, list(missing))
         raw = np.zeros((len(kept), len(self.modalities), kept.shape[-1]))
-        raw[:, present_mask(self.modalities, list(missing))] = kept
+        raw[:, present] = kept
         subjects = np.concatenate([np.full(len(p.windows), p.subject) for p in prepared]).astype(str)
         starts = np.concatenate([p.starts for p in prepared])
         normalised, normalization = self._normalize(raw, subjects)
+        normalised[:, ~present] = 0.0
         return WindowSet(normalised, subjects, starts, self.modalities, float(self.params.preprocessing.target_rate),
                          normalization, provenance=self.params.digest("data", "preprocessing"), dropped=dropped)
 

@@ -5,12 +5,14 @@ import pandas as pd
 import pytest
 import torch
 from test_robustness import coupled_windows
+from test_run import smoke_run
 from test_trainer import single_thread, tiny_params  # noqa: F401  (single_thread is an autouse fixture)
 
 from mimo_lib.downstream import (
     Ridge,
     compare_features,
     compare_latent_to_pca,
+    evaluate_downstream,
     join_numeric,
     read_bidmc_numerics,
     read_numerics,
@@ -18,6 +20,7 @@ from mimo_lib.downstream import (
 )
 from mimo_lib.evaluate import predict
 from mimo_lib.model import build_model
+from mimo_lib.run import load_run
 
 
 def ramp_numerics() -> pd.DataFrame:
@@ -112,3 +115,14 @@ def test_compare_latent_to_pca_on_equal_sizes(tmp_path):
     assert list(table.index) == ["mimo-ae", "pca-16"]
     assert (table["n_features"] == 16).all() and (table["n_test"] == 24).all()
     assert np.isfinite(table["mae"]).all()
+
+
+def test_evaluate_downstream_on_a_run(tmp_path):
+    run = load_run(smoke_run(tmp_path))
+    # A numeric per subject: S01..S04 at 60, 70, 80, 90 with a slow drift.
+    numerics = pd.DataFrame([{"subject": f"S0{i}", "time": t, "HR": 50 + 10 * i + 0.05 * t}
+                             for i in range(1, 5) for t in np.arange(0.0, 48.0)])
+    table = evaluate_downstream(run, numerics, "HR")
+    assert list(table.index) == ["mimo-ae", "pca-16"]
+    assert (table["n_test"] == len(run.split("test"))).all()
+    assert (table["n_train"] == len(run.split("train"))).all()
