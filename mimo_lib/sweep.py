@@ -196,7 +196,8 @@ def run_sweep(
     fusions = list(fusions)
     if not fusions:
         raise ValueError("run_sweep needs at least one fusion strategy")
-    params_file = str(params_file)
+    # Kernels run in notebooks/: a file found from here is passed absolute.
+    params_file = str(Path(params_file).resolve()) if Path(params_file).is_file() else str(params_file)
     user = _as_mapping(overrides)
     base = load_params(params_file, user)
     name = name or time.strftime("sweep-%Y%m%d-%H%M%S")
