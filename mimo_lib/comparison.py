@@ -11,8 +11,8 @@ counts once its analysis has finished, i.e. it holds
 The comparison table has **one row per fusion strategy and modality** and, per
 metric, the mean and standard deviation over that split's windows
 (``<metric>_mean``, ``<metric>_std``). The PCA baseline scored beside the model
-is added as a reference "strategy" under its method name (e.g. ``pca-128``),
-taken once from the first run that holds it.
+is added after the strategies as a reference "strategy" under its method name
+(e.g. ``pca-128``), taken once from the first run that holds it.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def load_sweep(sweep_dir: str | Path, split: str = "test") -> SweepRuns:
             f"no finished runs in {sweep_dir}: expected sub-folders holding {HEADLINE_FILE} and "
             f"{per_window_file(split)}"
         )
-    frames, rows, baselines = [], [], set()
+    frames, rows, baselines = [], [], {}
     for fusion, folder in runs.items():
         path = folder / per_window_file(split)
         frame = pd.read_csv(path)
@@ -104,11 +104,9 @@ def load_sweep(sweep_dir: str | Path, split: str = "test") -> SweepRuns:
             raise ValueError(f"{path}: columns {sorted(missing)} are missing (columns: {list(frame.columns)})")
         frames.append(frame[frame["method"] == MODEL_METHOD].assign(fusion=fusion))
         for method, rows_of_method in frame[frame["method"] != MODEL_METHOD].groupby("method", sort=False):
-            if method not in baselines:
-                baselines.add(method)
-                frames.append(rows_of_method.assign(fusion=method))
+            baselines.setdefault(method, rows_of_method.assign(fusion=method))
         rows.append({"fusion": fusion, **read_headline(folder)})
-    per_window = pd.concat(frames, ignore_index=True)
+    per_window = pd.concat([*frames, *baselines.values()], ignore_index=True)
     metrics = [m for m in METRICS if m in per_window.columns]
     if not metrics:
         raise ValueError(f"no metric columns {list(METRICS)} in the per-window files of {sweep_dir}")

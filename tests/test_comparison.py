@@ -41,8 +41,8 @@ def test_summary_table_is_mean_and_std_per_fusion_and_modality(sweep):
     runs = comparison.load_sweep(sweep)
     assert runs.metrics == ["mse", "pearson"]
     table = comparison.summary_table(runs.per_window, runs.metrics)
-    assert list(table.index) == [("concat", "ECG"), ("concat", "PPG"), ("pca-8", "ECG"), ("pca-8", "PPG"),
-                                 ("gated", "ECG"), ("gated", "PPG")]
+    assert list(table.index) == [("concat", "ECG"), ("concat", "PPG"), ("gated", "ECG"), ("gated", "PPG"),
+                                 ("pca-8", "ECG"), ("pca-8", "PPG")]
     assert table.loc[("pca-8", "ECG"), "mse_mean"] == pytest.approx(4.0)  # baseline taken once, from concat
     assert table.loc[("concat", "ECG"), "mse_mean"] == pytest.approx(0.4)
     assert table.loc[("concat", "ECG"), "mse_std"] == pytest.approx(0.2)  # sample std of 0.2, 0.4, 0.6
@@ -91,7 +91,7 @@ def test_comparison_figures_have_one_series_per_fusion(sweep):
     table = comparison.summary_table(runs.per_window, runs.metrics)
     boxes = plot_metric_boxes(runs.per_window, runs.metrics)
     assert len(boxes.axes) == 2
-    assert [t.get_text() for t in boxes.axes[0].get_legend().get_texts()] == ["concat", "pca-8", "gated"]
+    assert [t.get_text() for t in boxes.axes[0].get_legend().get_texts()] == ["concat", "gated", "pca-8"]
     radar = plot_radar(table.drop(index="pca-8", level="fusion"), runs.metrics)
     # gated has the lower MSE and the higher Pearson r: best (1) on both axes, concat worst (0).
     polygons = {line.get_label(): list(line.get_ydata()) for line in radar.axes[0].lines}
