@@ -20,7 +20,8 @@ def _label(metric: str) -> str:
 
 
 def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
-    """Distribution over test windows of each metric: one panel per metric, boxes per modality and fusion.
+    """Distribution over test windows of each metric: one panel per metric (three per row), boxes per
+    modality and fusion.
 
     ``per_window`` has one row per window and modality with columns ``fusion``,
     ``modality`` and the metrics.
@@ -28,11 +29,13 @@ def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
     fusions = list(dict.fromkeys(per_window["fusion"]))
     modalities = list(dict.fromkeys(per_window["modality"]))
     width = 0.8 / len(fusions)
-    figure, axes = plt.subplots(
-        1, len(metrics), figsize=(max(3.2, 1.1 * len(modalities) * len(fusions) ** 0.5) * len(metrics), 3.4),
-        squeeze=False,
-    )
-    for ax, metric in zip(axes[0], metrics):
+    columns = min(3, len(metrics))
+    rows = -(-len(metrics) // columns)
+    panel_width = min(6.0, 1.5 + 0.3 * len(modalities) * len(fusions))
+    figure, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(metrics):]:
+        ax.remove()
+    for ax, metric in zip(axes.flat, metrics):
         for number, fusion in enumerate(fusions):
             rows = per_window[per_window["fusion"] == fusion]
             data = [rows.loc[rows["modality"] == m, metric].dropna().to_numpy() for m in modalities]
