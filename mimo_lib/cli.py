@@ -49,11 +49,14 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from mimo_lib.distributed import topology_from_env
     from mimo_lib.evaluate import evaluate_run
     from mimo_lib.trainer import train
 
     params = load_params(args.params, args.overrides)
     result = train(params)
+    if not topology_from_env().is_main:
+        return  # under torchrun, rank 0 reports and evaluates
     print(f"run folder: {result.run_dir}  (best epoch {result.best_epoch}, {result.train_seconds:.1f} s)")
     if not args.no_evaluate:
         evaluation = evaluate_run(result.run_dir, split=args.split)

@@ -91,11 +91,16 @@ def process_group(device: torch.device) -> Iterator[Topology]:
         started = True
     try:
         yield topology
-        if started:
-            dist.barrier()  # rank 0 has finished writing before any rank moves on
+        barrier()  # rank 0 has finished writing before any rank moves on
     finally:
         if started:
             dist.destroy_process_group()
+
+
+def barrier() -> None:
+    """Wait for every rank (nothing to wait for in one process)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def shard(batch: torch.Tensor, topology: Topology) -> torch.Tensor:

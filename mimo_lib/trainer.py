@@ -396,9 +396,7 @@ def train(
 def _train(params: Params, sets: dict[str, WindowSet] | None, run_dir: Path | None, progress: bool,
            device: torch.device, topology: Topology) -> TrainResult:
     if sets is None:
-        from mimo_lib.prepare import prepare
-
-        sets = prepare(params, progress=progress and topology.is_main)
+        sets = _prepare_rank_0_first(params, progress, topology)
     run_dir = Path(run_dir) if run_dir is not None else tracking.run_dir_for(params)
     if topology.is_main:
         tracking.init_run_dir(params, run_dir)
@@ -429,6 +427,15 @@ def _train(params: Params, sets: dict[str, WindowSet] | None, run_dir: Path | No
         run_dir=run_dir, history=history, best_epoch=int(trainer.best["epoch"]), best_checkpoint=best_checkpoint,
         model=model.eval(), train_seconds=seconds, windows_per_second=windows_per_second,
     )
+
+
+def _prepare_rank_0_first(params: Params, progress: bool, topology: Topology) -> dict[str, WindowSet]:
+    """Rank 0 prepares (and caches) the windows; the others then read the cache or prepare their own."""
+    from mimo_lib.prepare import prepare
+
+    sets = prepare(params, progress=progress) if topology.is_main else None
+    distributed.barrier()
+    return sets if sets is not None else prepare(params, progress=False)
 
 
 def _without_wandb(params: Params) -> Params:
