@@ -103,6 +103,14 @@ def barrier() -> None:
         dist.barrier()
 
 
+def global_batches(order: torch.Tensor, batch_size: int, topology: Topology) -> list[torch.Tensor]:
+    """``order`` cut into global batches; a last batch too small to give every rank a window is left out."""
+    batches = list(torch.split(order, batch_size))
+    if batches and len(batches[-1]) < topology.world_size:
+        batches.pop()
+    return batches
+
+
 def shard(batch: torch.Tensor, topology: Topology) -> torch.Tensor:
     """This rank's contiguous slice of a global batch (first dimension)."""
     if not topology.distributed:

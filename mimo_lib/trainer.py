@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,11 @@ class _Trainer:
         if self.cfg.batch_size < topology.world_size:
             raise ValueError(f"training.batch_size={self.cfg.batch_size} is the global batch and must be at least "
                              f"the number of processes ({topology.world_size})")
+        leftover = len(sets["train"]) % self.cfg.batch_size
+        if 0 < leftover < topology.world_size and topology.is_main:
+            warnings.warn(f"{len(sets['train'])} training windows in global batches of {self.cfg.batch_size} leave a "
+                          f"last batch of {leftover}, fewer than the {topology.world_size} processes: each epoch "
+                          f"skips those {leftover} (shuffled) windows", stacklevel=2)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
         )
@@ -257,9 +263,7 @@ class _Trainer:
         order = torch.randperm(len(windows), generator=self.generator).to(self.device)
         sums: dict[str, float] = {}
         seen = 0
-        batches = [order[start:start + self.cfg.batch_size] for start in range(0, len(windows), self.cfg.batch_size)]
-        if len(batches[-1]) < self.topology.world_size:
-            batches.pop()
+        batches = distributed.global_batches(order, self.cfg.batch_size, self.topology)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)
         for indices in bar:
             batch = windows[indices]

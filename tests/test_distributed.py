@@ -2,6 +2,9 @@
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,10 +13,12 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from mimo_lib.checkpoint import load_checkpoint
-from mimo_lib.distributed import Topology, shard, topology_from_env
+from mimo_lib.distributed import Topology, global_batches, shard, topology_from_env
 from mimo_lib.trainer import train
 
 from test_trainer import sine_windows, tiny_params
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is not available"
@@ -102,6 +107,13 @@ def test_shard_splits_a_batch_into_disjoint_contiguous_slices():
     assert torch.equal(shard(batch, Topology()), batch)
 
 
+def test_global_batches_leave_out_a_last_batch_smaller_than_the_world():
+    order = torch.arange(23)
+    assert [len(b) for b in global_batches(order, 11, Topology(0, 2, 0))] == [11, 11]  # 1 window < 2 ranks
+    assert [len(b) for b in global_batches(order, 11, Topology())] == [11, 11, 1]
+    assert torch.equal(torch.cat(global_batches(order, 10, Topology(1, 3, 1))), order)  # last batch of 3 kept
+
+
 def test_topology_reads_torchrun_variables(monkeypatch):
     monkeypatch.setenv("RANK", "3")
     monkeypatch.setenv("WORLD_SIZE", "4")
@@ -113,3 +125,20 @@ def test_topology_reads_torchrun_variables(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "two")
     with pytest.raises(ValueError, match="WORLD_SIZE='two' is not an integer"):
         topology_from_env()
+
+
+@pytest.mark.slow
+def test_mimo_train_under_torchrun_writes_one_run_and_reports_once(tmp_path):
+    sets = [f"--set={key}={value}" for key, value in {
+        "data.root": tmp_path / "raw", "paths.processed": tmp_path / "processed", "paths.runs": tmp_path / "runs",
+        "training.device": "cpu", "training.epochs": 1}.items()]
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+               "-m", "mimo_lib.cli", "train", "--params", str(PROJECT_ROOT / "params" / "smoke.yaml"), *sets,
+               "--no-evaluate"]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("run folder:") == 1
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert len(pd.read_csv(run_dir / "history.csv")) == 1
+    assert (run_dir / "checkpoints" / "best.pt").is_file()
