@@ -126,13 +126,12 @@ def sum_across(values: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def global_means(values: dict[str, float], count: int, device: torch.device) -> tuple[dict[str, float], int]:
-    """Turn per-rank means over ``count`` windows into means over all ranks' windows, and their total count."""
+def global_means(values: dict[str, float], count: int, device: torch.device) -> dict[str, float]:
+    """Turn this rank's means over ``count`` windows into means over every rank's windows."""
     keys = list(values)
     local = torch.tensor([values[k] * count for k in keys] + [count], dtype=torch.float64, device=device)
-    total = sum_across(local).cpu()
-    n = int(total[-1])
-    return {k: float(v) / n for k, v in zip(keys, total[:-1].tolist())}, n
+    *sums, total = sum_across(local).tolist()
+    return {k: v / total for k, v in zip(keys, sums)}
 
 
 class AllReduceBatchNorm(_BatchNorm):

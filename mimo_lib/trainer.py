@@ -282,7 +282,7 @@ class _Trainer:
             total = terms.total
             if self.topology.distributed:
                 # DDP averages gradients over ranks; weighting by slice size makes that the global-batch mean
-                values, _ = distributed.global_means(values, len(target), self.device)
+                values = distributed.global_means(values, len(target), self.device)
                 total = total * (len(target) * self.topology.world_size / len(batch))
             if not math.isfinite(values["loss"]):
                 self._fail(epoch, "train", values)
