@@ -31,6 +31,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fusion", default="concat", choices=sorted(FUSIONS))
     parser.add_argument("--bottleneck", default="temporal", choices=["flat", "temporal"])
+    parser.add_argument("--block", default="basic", choices=["basic", "light"])
+    parser.add_argument("--base-width", type=int, default=16)
+    parser.add_argument("--stages", type=int, nargs="+", default=[2, 2, 2])
     parser.add_argument("--window-length", type=int, default=240)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--modalities", type=int, default=3)
@@ -55,6 +58,11 @@ def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> floa
     return 2 * size**3 / best
 
 
+def model_config(args: argparse.Namespace, grouped: bool) -> ModelConfig:
+    return ModelConfig(fusion=args.fusion, bottleneck=args.bottleneck, grouped=grouped, block=args.block,
+                       base_width=args.base_width, stages=args.stages)
+
+
 def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -75,7 +83,7 @@ class Variant:
 
 def make_variant(args: argparse.Namespace, grouped: bool, bf16: bool, compiled: bool, names: list[str]) -> Variant:
     torch.manual_seed(0)
-    cfg = ModelConfig(fusion=args.fusion, bottleneck=args.bottleneck, grouped=grouped)
+    cfg = model_config(args, grouped)
     model = build_model(cfg, names, args.window_length)
     loss_fn = HybridLoss(LossConfig(), names)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
@@ -108,7 +116,7 @@ def train_flops_per_window(args: argparse.Namespace, names: list[str]) -> float:
     grouped one: FlopCounterMode's formula for a grouped convolution's backward
     ignores ``groups`` and would over-count it.
     """
-    cfg = ModelConfig(fusion=args.fusion, bottleneck=args.bottleneck, grouped=False)
+    cfg = model_config(args, grouped=False)
     model = build_model(cfg, names, args.window_length)
     x = torch.randn(args.batch_size, len(names), args.window_length)
     counter = FlopCounterMode(display=False)
@@ -131,7 +139,8 @@ def main() -> None:
         peaks[True] = matmul_peak(torch.bfloat16)
     print(
         f"threads {args.threads}; {args.modalities} modalities x {args.window_length} samples, "
-        f"batch {args.batch_size}, fusion {args.fusion}, bottleneck {args.bottleneck}"
+        f"batch {args.batch_size}, fusion {args.fusion}, bottleneck {args.bottleneck}, "
+        f"block {args.block}, base width {args.base_width}, stages {args.stages}"
     )
     print(f"train FLOPs per window (forward + backward): {flops / 1e6:.1f} MFLOP")
     peak_text = ", ".join(f"{'bf16' if k else 'fp32'} {v / 1e9:.0f} GFLOP/s" for k, v in peaks.items())

@@ -175,3 +175,20 @@ def test_summary_and_shape_trace() -> None:
     assert shapes["latent"] == (1, 16)
     assert shapes["reconstruction"] == (1, 3, 97)
     assert model.training
+
+
+def test_light_block_has_pointwise_second_convolutions_and_fewer_parameters() -> None:
+    basic = build_model(tiny(), MODALITIES, 240)
+    light = build_model(tiny(block="light"), MODALITIES, 240)
+    second = [block.body[2][0].kernel_size[0] for block in light.modules() if type(block).__name__ == "ResBlock"]
+    assert second and set(second) == {1}
+    assert parameter_counts(light)["total"] < parameter_counts(basic)["total"]
+    out = light(torch.randn(2, 3, 240))
+    assert out.reconstruction.shape == (2, 3, 240)
+    out.reconstruction.pow(2).mean().backward()
+    assert all(p.grad is not None for p in light.parameters() if p.requires_grad)
+
+
+def test_unknown_block_is_rejected_naming_the_key() -> None:
+    with pytest.raises(ParamsError, match="block"):
+        load_params(None, ["model.block=bottleneck"])

@@ -49,7 +49,11 @@ class ConvNorm(nn.Sequential):
 
 
 class ResBlock(nn.Module):
-    """Two ``kernel_size`` convolutions with a skip connection (projected when the shape changes)."""
+    """Two convolutions with a skip connection (projected when the shape changes).
+
+    The first has ``kernel_size``; the second ``second_kernel`` (default the same:
+    the basic block; 1 gives the light block, about half the arithmetic).
+    """
 
     def __init__(
         self,
@@ -60,12 +64,14 @@ class ResBlock(nn.Module):
         groups: int = 1,
         stride: int = 1,
         dropout: float = 0.0,
+        second_kernel: int | None = None,
     ) -> None:
         super().__init__()
+        second = kernel_size if second_kernel is None else second_kernel
         self.body = nn.Sequential(
             ConvNorm(in_channels, out_channels, kernel_size, groups=groups, stride=stride),
             nn.Dropout(dropout) if dropout > 0 else nn.Identity(),
-            ConvNorm(out_channels, out_channels, kernel_size, groups=groups, relu=False),
+            ConvNorm(out_channels, out_channels, second, groups=groups, relu=False),
         )
         self.skip = (
             ConvNorm(in_channels, out_channels, 1, groups=groups, stride=stride, relu=False)
@@ -76,3 +82,7 @@ class ResBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.relu(self.body(x) + self.skip(x))
+
+
+BLOCK_SECOND_KERNEL = {"basic": None, "light": 1}
+"""``model.block`` -> kernel of the second convolution of every residual block (None: ``kernel_size``)."""

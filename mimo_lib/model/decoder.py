@@ -30,6 +30,7 @@ class DecoderBranch(nn.Module):
         kernel_size: int,
         lengths: list[int],
         dropout: float,
+        second_kernel: int | None = None,
     ) -> None:
         super().__init__()
         widths = stage_widths(base_width, len(stages))
@@ -41,7 +42,10 @@ class DecoderBranch(nn.Module):
         )
         self.stages = nn.ModuleList(
             nn.Sequential(
-                *[ResBlock(width, width, kernel_size, groups=groups, dropout=dropout) for _ in range(n_blocks)]
+                *[
+                    ResBlock(width, width, kernel_size, groups=groups, dropout=dropout, second_kernel=second_kernel)
+                    for _ in range(n_blocks)
+                ]
             )
             for width, n_blocks in zip(widths[::-1], stages[::-1], strict=True)
         )

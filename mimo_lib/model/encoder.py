@@ -46,6 +46,7 @@ class EncoderBranch(nn.Module):
         kernel_size: int,
         compress_channels: int,
         dropout: float,
+        second_kernel: int | None = None,
     ) -> None:
         super().__init__()
         widths = stage_widths(base_width, len(stages))
@@ -61,6 +62,7 @@ class EncoderBranch(nn.Module):
                     groups=groups,
                     stride=2 if (b == 0 and index > 0) else 1,
                     dropout=dropout,
+                    second_kernel=second_kernel,
                 )
                 for b in range(n_blocks)
             ]

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mimo_lib.config import ModelConfig
+from mimo_lib.model.blocks import BLOCK_SECOND_KERNEL
 from mimo_lib.model.decoder import Decoder
 from mimo_lib.model.encoder import Encoder, stage_lengths
 from mimo_lib.model.fusion import get_fusion
@@ -69,7 +70,8 @@ class MiMoAE(nn.Module):
         steps = cfg.latent_steps if cfg.bottleneck == "temporal" else 1
         token_dim = cfg.latent_dim // steps
         branch = dict(
-            base_width=cfg.base_width, stages=list(cfg.stages), kernel_size=cfg.kernel_size, dropout=cfg.dropout
+            base_width=cfg.base_width, stages=list(cfg.stages), kernel_size=cfg.kernel_size, dropout=cfg.dropout,
+            second_kernel=BLOCK_SECOND_KERNEL[cfg.block],
         )
         self.encoder = Encoder(n_mod, grouped=cfg.grouped, compress_channels=cfg.compress_channels, **branch)
         self.bottleneck = Bottleneck(n_mod, cfg.compress_channels, self.lengths[-1], steps, token_dim)

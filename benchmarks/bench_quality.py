@@ -1,0 +1,250 @@
+"""Reconstruction quality of MiMo-AE against PCA at equal latent size, on real recordings.
+
+For every latent size, fusion strategy, variant and seed the script trains a model
+on the prepared training windows (:func:`mimo_lib.trainer.train`), scores it on the
+test split with :func:`mimo_lib.evaluate.evaluate_model`, and scores PCA with as many
+components, fitted on the same training windows, in the same run. Tables give
+Pearson r, SNR (dB), PRD (%) and MSE per modality and their mean over modalities,
+as mean ± std over seeds; a second table gives training windows/s, epochs to the
+best checkpoint, wall time and inference windows/s.
+
+Protocol A (every modality at 30 Hz, 240-sample windows)::
+
+    .venv/bin/python benchmarks/bench_quality.py --params params/bidmc.yaml \\
+        --set data.root=/work/shared/data/bidmc/bidmc_csv --seeds 0 1 2 --latent 128 32 --out results/quality_a
+
+``--variant NAME:key=value,key=value`` adds an ablation (overrides on top of the
+params file; ``base`` is the params file alone). ``--merge a.csv b.csv`` prints the
+tables of earlier runs' raw CSVs together (for runs split over several processes).
+Windows come from the prepare cache (``<paths.processed>/<digest>/<split>.npz``),
+read directly when present, so the recordings need not be on the machine that
+trains, as long as ``data.root`` is spelled the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mimo_lib.baseline import PCABaseline
+from mimo_lib.config import Params, load_params
+from mimo_lib.evaluate import metrics_table, predict
+from mimo_lib.model import FUSIONS
+from mimo_lib.prepare import SPLITS, prepare
+from mimo_lib.trainer import train
+from mimo_lib.types import WindowSet
+
+REPORTED = {"pearson": "r", "snr_db": "SNR dB", "prd": "PRD %", "mse": "MSE"}
+SPEED = ("train_win_s", "best_epoch", "epochs_run", "wall_s", "infer_win_s", "best_val_mse")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params/bidmc.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="params override (repeatable), e.g. data.root=/abs/path")
+    parser.add_argument("--fusion", nargs="+", default=sorted(FUSIONS), choices=sorted(FUSIONS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--latent", nargs="+", type=int, default=[128, 32])
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                        help="ablation: overrides on top of the params file (repeatable; default: base only)")
+    parser.add_argument("--epochs", type=int, help="override training.epochs (smoke runs)")
+    parser.add_argument("--subjects-limit", type=int,
+                        help="keep only the first N subjects of every split (smoke runs)")
+    parser.add_argument("--device", help="override training.device (cpu, cuda, ...)")
+    parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
+                        help="print the tables of earlier raw CSVs (no training)")
+    return parser.parse_args(argv)
+
+
+def parse_variant(text: str) -> tuple[str, list[str]]:
+    """``"name:a.b=1,c.d=x"`` -> ``("name", ["a.b=1", "c.d=x"])``."""
+    name, _, rest = text.partition(":")
+    if not name:
+        raise ValueError(f"--variant {text!r}: give a name before ':'")
+    return name, [item for item in rest.split(",") if item]
+
+
+def load_sets(params: Params, subjects_limit: int | None) -> dict[str, WindowSet]:
+    """Prepared windows: the cached ``.npz`` files when all splits are there, else :func:`prepare`."""
+    folder = params.resolve_path(params.paths.processed) / params.digest("data", "preprocessing")
+    cached = {split: folder / f"{split}.npz" for split in SPLITS if (folder / f"{split}.npz").is_file()}
+    wanted = [split for split in SPLITS if params.data.splits.get(split)]
+    if cached and all(split in cached for split in wanted):
+        sets = {split: WindowSet.load(path) for split, path in cached.items()}
+        print(f"windows from the prepare cache {folder}")
+    else:
+        sets = prepare(params, progress=False)
+    if subjects_limit:
+        sets = {split: _first_subjects(ws, subjects_limit) for split, ws in sets.items()}
+    empty = [split for split in ("train", "test") if split not in sets or len(sets[split]) == 0]
+    if empty:
+        raise ValueError(f"no windows in split(s) {empty} after quality control; choose other subjects")
+    return sets
+
+
+def _first_subjects(windows: WindowSet, limit: int) -> WindowSet:
+    keep = list(pd.unique(np.asarray(windows.subjects)))[:limit]
+    return windows.subset(np.isin(windows.subjects, keep))
+
+
+def summary_rows(table: pd.DataFrame, **labels: object) -> list[dict[str, object]]:
+    """Per-modality means of the reported metrics plus their mean over modalities (``modality="mean"``)."""
+    per_modality = table.groupby("modality", sort=False)[list(REPORTED)].mean()
+    per_modality.loc["mean"] = per_modality.mean()
+    return [{**labels, "modality": modality, **row.to_dict()} for modality, row in per_modality.iterrows()]
+
+
+def inference_rate(model: torch.nn.Module, windows: WindowSet, repeats: int = 3) -> float:
+    """Windows per second of :func:`mimo_lib.evaluate.predict` (best of ``repeats``)."""
+    predict(model, windows)
+    best = min(_seconds(lambda: predict(model, windows)) for _ in range(repeats))
+    return len(windows) / best
+
+
+def _seconds(fn) -> float:  # noqa: ANN001 - any callable
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def run(args: argparse.Namespace) -> pd.DataFrame:
+    base = list(args.overrides)
+    if args.epochs:
+        base.append(f"training.epochs={args.epochs}")
+    if args.device:
+        base.append(f"training.device={args.device}")
+    variants = [parse_variant(v) for v in args.variant] or [("base", [])]
+    params = load_params(args.params, base)
+    sets = load_sets(params, args.subjects_limit)
+    print(_describe(sets))
+    rows: list[dict[str, object]] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for latent in args.latent:
+            k = min(latent, len(sets["train"]))
+            pca = PCABaseline(k).fit(sets["train"].windows)
+            table = metrics_table(sets["test"], pca.reconstruct(sets["test"].windows), f"pca-{k}")
+            rows += summary_rows(table, latent=latent, method=f"pca-{k}", variant="-", fusion="-", seed=0)
+            for name, extra in variants:
+                for fusion in args.fusion:
+                    for seed in args.seeds:
+                        overrides = [*base, *extra, f"model.latent_dim={latent}", f"model.fusion={fusion}",
+                                     f"training.seed={seed}"]
+                        rows += _train_and_score(args.params, overrides, sets, Path(scratch), latent=latent,
+                                                 method="mimo-ae", variant=name, fusion=fusion, seed=seed)
+                        if args.out:  # keep what is done if a long run is cut short
+                            write_raw(pd.DataFrame(rows), args.out)
+    return pd.DataFrame(rows)
+
+
+def write_raw(raw: pd.DataFrame, out: Path) -> None:
+    """``<out>.csv`` and ``<out>.json``: one row per model (or PCA), latent, seed and modality."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw.to_csv(out.with_suffix(".csv"), index=False)
+    out.with_suffix(".json").write_text(json.dumps(raw.to_dict(orient="records"), indent=1, default=float))
+
+
+def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, WindowSet], scratch: Path,
+                     **labels: object) -> list[dict[str, object]]:
+    params = load_params(params_path, overrides)
+    run_dir = scratch / "-".join(str(v) for v in labels.values())
+    began = time.perf_counter()
+    result = train(params, sets=sets, run_dir=run_dir, progress=False)
+    wall = time.perf_counter() - began
+    recon, _, _ = predict(result.model, sets["test"])
+    speed = {"train_win_s": result.windows_per_second, "best_epoch": result.best_epoch,
+             "epochs_run": len(result.history), "wall_s": wall,
+             "infer_win_s": inference_rate(result.model, sets["test"]),
+             "best_val_mse": float(result.history["val_mse"].min()) if "val_mse" in result.history else np.nan}
+    rows = summary_rows(metrics_table(sets["test"], recon, "mimo-ae"), **labels, **speed)
+    mean = rows[-1]
+    print(f"  {labels} r {mean['pearson']:.3f} SNR {mean['snr_db']:.2f} dB PRD {mean['prd']:.1f} % "
+          f"best epoch {result.best_epoch}/{len(result.history)} {wall:.0f} s", flush=True)
+    return rows
+
+
+def _describe(sets: dict[str, WindowSet]) -> str:
+    parts = [f"{split}: {len(ws)} windows from {len(set(ws.subjects))} subjects" for split, ws in sets.items()]
+    kept = set(sets["test"].subjects)
+    dropped = sum(sum(c.values()) for s, c in sets["test"].dropped.items() if s in kept)
+    return ("; ".join(parts) + f"; window {sets['train'].window_length} samples at {sets['train'].rate:g} Hz. "
+            f"Quality control dropped {dropped} test windows (clipped/flat/gaps), so the test set differs from "
+            "the original protocol's; PCA is fitted on these same training windows in this run.")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A pipe table of ``table`` (no index)."""
+    header = [str(c) for c in table.columns]
+    body = [[str(v) for v in row] for row in table.itertuples(index=False)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
+
+
+def _mean_std(values: pd.Series, digits: int) -> str:
+    if len(values) < 2:
+        return f"{values.mean():.{digits}f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f}"
+
+
+def quality_table(raw: pd.DataFrame) -> str:
+    """Markdown: one row per latent, method, variant, fusion; columns metric × modality (mean ± std over seeds)."""
+    digits = {"pearson": 3, "snr_db": 2, "prd": 1, "mse": 3}
+    keys = ["latent", "method", "variant", "fusion"]
+    modalities = list(pd.unique(raw["modality"]))
+    lines = []
+    for key, group in raw.groupby(keys, sort=False):
+        row = dict(zip(keys, key))
+        row["seeds"] = group["seed"].nunique()
+        for metric, label in REPORTED.items():
+            for modality in modalities:
+                values = group.loc[group["modality"] == modality, metric]
+                row[f"{modality} {label}"] = _mean_std(values, digits[metric])
+        lines.append(row)
+    return markdown(pd.DataFrame(lines))
+
+
+def speed_table(raw: pd.DataFrame) -> str:
+    """Markdown: training/inference throughput and epochs to the best checkpoint per model."""
+    models = raw[(raw["method"] == "mimo-ae") & (raw["modality"] == "mean")]
+    if models.empty:
+        return ""
+    table = models.groupby(["latent", "variant", "fusion"], sort=False)[list(SPEED)].agg(["mean", "std"])
+    table.columns = [f"{a} {b}" for a, b in table.columns]
+    return markdown(table.round(1).reset_index())
+
+
+def report(raw: pd.DataFrame) -> str:
+    return ("## Reconstruction quality on the test subjects (mean ± std over seeds)\n\n" + quality_table(raw)
+            + "\n\n## Speed (training windows/s, epochs to best, wall s, inference windows/s)\n\n"
+            + speed_table(raw) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.merge:
+        raw = pd.concat([pd.read_csv(path, dtype={"variant": str, "fusion": str}) for path in args.merge],
+                        ignore_index=True)
+        raw = raw.drop_duplicates(subset=["latent", "method", "variant", "fusion", "seed", "modality"])
+    else:
+        raw = run(args)
+    text = report(raw)
+    print(text)
+    if args.out:
+        write_raw(raw, args.out)
+        args.out.with_suffix(".md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""The benchmark scripts run end to end on tiny settings and write what they promise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_quality_benchmark_on_two_subjects(bidmc_dir: Path, tmp_path: Path) -> None:
+    csv_dir = bidmc_dir / "bidmc_csv"
+    out = tmp_path / "quality"
+    stdout = _run(
+        "benchmarks/bench_quality.py", "--params", "params/bidmc.yaml", "--set", f"data.root={csv_dir}",
+        "--set", 'data.splits={"train": ["01"], "test": ["02"]}', "--set", "data.optional_test_subjects=[]",
+        "--set", f"paths.processed={tmp_path / 'processed'}", "--set", "training.batch_size=64",
+        "--set", "model.base_width=4", "--fusion", "gated", "--seeds", "0", "--latent", "16",
+        "--epochs", "1", "--device", "cpu", "--out", str(out),
+    )
+    raw = pd.read_csv(out.with_suffix(".csv"))
+    assert set(raw["method"]) == {"mimo-ae", "pca-16"}
+    assert list(raw.loc[raw["method"] == "pca-16", "modality"]) == ["RESP", "PLETH", "II", "mean"]
+    models = raw[raw["method"] == "mimo-ae"]
+    assert models[["pearson", "snr_db", "prd", "mse", "train_win_s", "infer_win_s"]].notna().all().all()
+    mean = models.set_index("modality").loc["mean"]
+    assert abs(mean["prd"] - models.set_index("modality").loc[["RESP", "PLETH", "II"], "prd"].mean()) < 1e-9
+    assert "II PRD %" in stdout and "pca-16" in stdout and "train_win_s" in stdout
+    assert out.with_suffix(".md").read_text().startswith("## Reconstruction quality")
+
+    merged = _run("benchmarks/bench_quality.py", "--merge", str(out.with_suffix(".csv")))
+    assert "| 16 | mimo-ae | base | gated | 1 |" in merged
+
+
+def test_throughput_benchmark_tiny() -> None:
+    stdout = _run(
+        "benchmarks/bench_throughput.py", "--window-length", "64", "--batch-size", "4", "--base-width", "4",
+        "--stages", "1", "1", "--precision", "fp32", "--rounds", "1", "--steps", "1", "--threads", "1",
+    )
+    assert "train FLOPs per window" in stdout
+    assert "grouped fp32" in stdout and "loop fp32" in stdout and "fraction of mm peak" in stdout
