@@ -5,9 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests train tiny models: one thread per test process is fastest and keeps xdist workers off each other's cores."""
+    torch.set_num_threads(1)
 
 
 def _shared(sub: str) -> Path:

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from test_run import single_thread, smoke_run  # noqa: F401  (single_thread is an autouse fixture)
+from test_run import smoke_run
 
 from mimo_lib.cli import main
 from mimo_lib.evaluate import predict

@@ -56,12 +56,7 @@ def _worker(rank: int, world_size: int, port: int, tmp_path) -> None:
 def runs(tmp_path_factory):
     """One single-process run and one two-process run of the same params."""
     tmp_path = tmp_path_factory.mktemp("ddp")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = train(tiny_params(tmp_path, **OVERRIDES), _sets(), run_dir=tmp_path / "single", progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    single = train(tiny_params(tmp_path, **OVERRIDES), _sets(), run_dir=tmp_path / "single", progress=False)
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
         mp.spawn(_worker, args=(2, _free_port(), tmp_path), nprocs=2, join=True)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from test_robustness import coupled_windows
 from test_run import smoke_run
-from test_trainer import single_thread, tiny_params  # noqa: F401  (single_thread is an autouse fixture)
+from test_trainer import tiny_params
 
 from mimo_lib.downstream import (
     Ridge,

@@ -4,14 +4,13 @@ import json
 
 import numpy as np
 import pytest
-from test_trainer import MODALITIES, single_thread, sine_windows, tiny_params
+from test_trainer import MODALITIES, sine_windows, tiny_params
 
 from mimo_lib.evaluate import evaluate_model, evaluate_run, predict
 from mimo_lib.metrics import METRICS
 from mimo_lib.model import build_model
 from mimo_lib.trainer import train
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")

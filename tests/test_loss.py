@@ -9,14 +9,6 @@ import torch
 from mimo_lib.config import LossConfig
 from mimo_lib.loss import HybridLoss
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids oversubscribing a CPU shared with other test processes."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 MODALITIES = ["ECG", "PPG"]
 

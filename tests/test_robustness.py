@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_trainer import single_thread, tiny_params  # noqa: F401  (single_thread is an autouse fixture)
+from test_trainer import tiny_params
 
 from mimo_lib.config import CorruptionConfig
 from mimo_lib.metrics import METRICS
@@ -49,7 +49,6 @@ def sets():
 
 
 def _train(folder, sets, **overrides):
-    torch.set_num_threads(1)
     params = tiny_params(folder, **{"training.epochs": 6, **overrides})
     return train(params, sets, run_dir=folder / "run", progress=False)
 

@@ -15,13 +15,6 @@ SMOKE_MODEL = {"model.latent_dim": 16, "model.latent_steps": 2, "model.base_widt
                "training.device": "cpu", "training.epochs": 1, "training.modality_dropout": 0.3}
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def smoke_params(folder, **overrides):
     """``params/smoke.yaml`` with a tiny model, its processed windows and runs under ``folder``."""
@@ -33,7 +26,6 @@ def smoke_params(folder, **overrides):
 
 def smoke_run(folder):
     """A run folder trained for one epoch on the smoke cohort."""
-    torch.set_num_threads(1)
     return train(smoke_params(folder), progress=False).run_dir
 
 

@@ -1,12 +1,11 @@
 """Run folders and optional W&B logging."""
 
 import pytest
-from test_trainer import single_thread, sine_windows, tiny_params
+from test_trainer import sine_windows, tiny_params
 
 from mimo_lib.tracking import RunLogger, run_dir_for, wandb_mode
 from mimo_lib.trainer import train
 
-pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_run_dir_names(tmp_path):

@@ -31,14 +31,6 @@ def sine_windows(n: int, seed: int, subject_prefix: str = "S") -> WindowSet:
                      {"method": "window", "mean": mean, "std": std})
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """Tiny models train much faster on one thread, above all on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def sets():
