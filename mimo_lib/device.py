@@ -22,3 +22,10 @@ def select_device(name: str = "auto") -> torch.device:
     if name == "mps" and not mps_ok:
         raise ValueError("training.device is 'mps' but Apple MPS is not available (use 'auto' or 'cpu')")
     return torch.device(name)
+
+
+def bf16_autocast_available(device: torch.device) -> bool:
+    """Whether bf16 autocast pays on ``device``: CUDA, or a CPU with native bf16 (AVX512-BF16 / AMX)."""
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())

@@ -151,6 +151,7 @@ class AllReduceBatchNorm(_BatchNorm):
         if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(input)
         self._check_input_dim(input)
+        input = input.float()  # statistics in fp32, as autocast does for BatchNorm
         dims = [0, *range(2, input.dim())]
         shape = [1, -1] + [1] * (input.dim() - 2)
         local_count = input.new_tensor([input.numel() / input.shape[1]])

@@ -56,7 +56,7 @@ from mimo_lib import distributed, tracking
 from mimo_lib.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from mimo_lib.config import Params
 from mimo_lib.corruption import corrupt
-from mimo_lib.device import select_device
+from mimo_lib.device import bf16_autocast_available, select_device
 from mimo_lib.distributed import Topology
 from mimo_lib.loss import HybridLoss
 from mimo_lib.model import MiMoAE, build_model
@@ -210,13 +210,13 @@ class _Trainer:
                           f"last batch of {leftover}, fewer than the {topology.world_size} processes: each epoch "
                           f"skips those {leftover} (shuffled) windows", stacklevel=2)
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay
+            self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay, fused=True
         )
         self.schedule = EpochSchedule(self.optimizer, params)
         self.data = {name: torch.from_numpy(np.ascontiguousarray(ws.windows, dtype=np.float32)).to(self.device)
                      for name, ws in sets.items() if len(ws)}
         self.example_set = sets.get("val") if "val" in self.data else sets["train"]
-        self.autocast = self.device.type == "cuda" and self.cfg.bf16
+        self.autocast = self.cfg.bf16 and bf16_autocast_available(self.device)
         self.history: list[dict[str, Any]] = []
         self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
         self.start_epoch = 0

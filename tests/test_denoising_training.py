@@ -33,12 +33,12 @@ def test_denoising_run_raises_snr_of_corrupted_windows(tmp_path, sets):
     output_snr = snr_db(clean, denoised).mean().item()
     assert input_snr == pytest.approx(0.0, abs=0.5)
     assert output_snr > input_snr + 2.0
-    # validation is scored on clean inputs, not corrupted ones
+    # validation is scored on clean inputs, not corrupted ones (under the run's bf16 autocast, hence rel 2e-3)
     with torch.no_grad():
         clean_error = (result.model(clean).reconstruction - clean).pow(2).mean(dim=(0, 2))
     best = result.history.set_index("epoch").loc[result.best_epoch]
     for index, name in enumerate(sets["val"].modalities):
-        assert best[f"val_mse/{name}"] == pytest.approx(clean_error[index].item(), rel=1e-4)
+        assert best[f"val_mse/{name}"] == pytest.approx(clean_error[index].item(), rel=2e-3)
 
 
 def test_denoising_run_repeats_from_its_seed_and_differs_from_clean_training(tmp_path, sets):

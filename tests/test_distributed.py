@@ -25,8 +25,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 # batch 11 over 2 ranks gives slices of 6 and 5 and a last batch of 9 (5 + 4): uneven on purpose
+# fp32: the comparison checks the distributed arithmetic, not bf16 rounding of differently sliced batches.
 OVERRIDES = {
-    "training.epochs": 2, "training.batch_size": 11, "training.random_crop": True, "training.modality_dropout": 0.3,
+    "training.bf16": False, "training.epochs": 2, "training.batch_size": 11, "training.random_crop": True, "training.modality_dropout": 0.3,
     "training.corruption.probability": 0.5, "training.scheduler": "cosine", "training.checkpoint_every": 1,
 }
 
