@@ -128,6 +128,7 @@ class ModelConfig(_Section):
     base_width: int = Field(16, ge=1)
     stages: list[int] = Field(default_factory=lambda: [2, 2, 2])
     kernel_size: int = Field(7, ge=1)
+    stem_stride: int = Field(2, ge=1)
     block: Literal["basic", "light"] = "basic"
     compress_channels: int = Field(16, ge=1)
     dropout: float = Field(0.0, ge=0, lt=1)

@@ -192,3 +192,17 @@ def test_light_block_has_pointwise_second_convolutions_and_fewer_parameters() ->
 def test_unknown_block_is_rejected_naming_the_key() -> None:
     with pytest.raises(ParamsError, match="block"):
         load_params(None, ["model.block=bottleneck"])
+
+
+@pytest.mark.parametrize("stem_stride", [1, 2, 3])
+@pytest.mark.parametrize("length", [240, 97])
+def test_stem_stride_sets_the_encoder_resolution(stem_stride: int, length: int) -> None:
+    model = build_model(tiny(stem_stride=stem_stride), MODALITIES, length)
+    assert model.lengths[1] == -(-length // stem_stride)
+    assert model.encoder.stems()[0].stride == (stem_stride,)
+    assert model(torch.randn(2, 3, length)).reconstruction.shape == (2, 3, length)
+
+
+def test_stem_stride_must_be_positive() -> None:
+    with pytest.raises(ParamsError, match="stem_stride"):
+        load_params(None, ["model.stem_stride=0"])

@@ -13,19 +13,13 @@ def stage_widths(base_width: int, n_stages: int) -> list[int]:
     return [base_width * 2**i for i in range(n_stages)]
 
 
-STEM_STRIDE = 2
-"""The stem halves the time resolution, like the stem of an image ResNet: 16+
-channels at half the rate hold a band-limited signal with room to spare, and every
-later layer costs half as much."""
-
-
-def stage_lengths(window_length: int, n_stages: int, kernel_size: int) -> list[int]:
+def stage_lengths(window_length: int, n_stages: int, kernel_size: int, stem_stride: int = 2) -> list[int]:
     """Time steps of the input and after each stage: ``[T, L_0, ..., L_{S-1}]``.
 
-    The stem downsamples by :data:`STEM_STRIDE`; every stage after the first starts
-    with a stride-2 block.
+    The stem downsamples by ``stem_stride`` (``model.stem_stride``); every stage
+    after the first starts with a stride-2 block.
     """
-    lengths = [window_length, conv_output_length(window_length, kernel_size, stride=STEM_STRIDE)]
+    lengths = [window_length, conv_output_length(window_length, kernel_size, stride=stem_stride)]
     for _ in range(n_stages - 1):
         lengths.append(conv_output_length(lengths[-1], kernel_size, stride=2))
     return lengths
@@ -46,11 +40,12 @@ class EncoderBranch(nn.Module):
         kernel_size: int,
         compress_channels: int,
         dropout: float,
+        stem_stride: int = 2,
         second_kernel: int | None = None,
     ) -> None:
         super().__init__()
         widths = stage_widths(base_width, len(stages))
-        self.stem = ConvNorm(1, widths[0], kernel_size, groups=groups, stride=STEM_STRIDE)
+        self.stem = ConvNorm(1, widths[0], kernel_size, groups=groups, stride=stem_stride)
         blocks: list[nn.Module] = []
         in_width = widths[0]
         for index, (width, n_blocks) in enumerate(zip(widths, stages, strict=True)):

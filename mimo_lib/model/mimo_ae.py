@@ -66,14 +66,16 @@ class MiMoAE(nn.Module):
         self.latent_dim = cfg.latent_dim
         self.config = cfg
         n_mod = len(modalities)
-        self.lengths = stage_lengths(window_length, len(cfg.stages), cfg.kernel_size)
+        self.lengths = stage_lengths(window_length, len(cfg.stages), cfg.kernel_size, cfg.stem_stride)
         steps = cfg.latent_steps if cfg.bottleneck == "temporal" else 1
         token_dim = cfg.latent_dim // steps
         branch = dict(
             base_width=cfg.base_width, stages=list(cfg.stages), kernel_size=cfg.kernel_size, dropout=cfg.dropout,
             second_kernel=BLOCK_SECOND_KERNEL[cfg.block],
         )
-        self.encoder = Encoder(n_mod, grouped=cfg.grouped, compress_channels=cfg.compress_channels, **branch)
+        self.encoder = Encoder(
+            n_mod, grouped=cfg.grouped, compress_channels=cfg.compress_channels, stem_stride=cfg.stem_stride, **branch
+        )
         self.bottleneck = Bottleneck(n_mod, cfg.compress_channels, self.lengths[-1], steps, token_dim)
         self.fusion = get_fusion(cfg.fusion)(n_mod, token_dim, heads=cfg.attention_heads, dropout=cfg.dropout)
         self.decoder = Decoder(
