@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mimo_lib.baseline import PCABaseline
+from mimo_lib.config import Params
 from mimo_lib.evaluate import predict
 from mimo_lib.types import WindowSet
 
@@ -44,16 +45,50 @@ def read_numerics(path: str | Path, subject: str, time_column: str = TIME_COLUMN
     return frame
 
 
-def read_bidmc_numerics(folder: str | Path, subjects: list[str] | None = None) -> pd.DataFrame:
-    """The ``bidmc_NN_Numerics.csv`` files of ``folder`` (all, or these subject ids) in one frame."""
+def read_numerics_folder(
+    folder: str | Path,
+    subjects: list[str] | None = None,
+    file_glob: str = "*.csv",
+    subject_pattern: str = r"(?P<subject>.+)",
+    time_column: str = "time",
+) -> pd.DataFrame:
+    """Per-subject numerics files of ``folder`` (all, or these subject ids) in one frame.
+
+    The subject id is the regex group ``subject`` of ``subject_pattern`` on each file stem.
+    """
     folder = Path(folder)
-    files = {m.group("subject"): p for p in sorted(folder.glob("bidmc_*_Numerics.csv"))
-             if (m := NUMERICS_PATTERN.fullmatch(p.stem))}
-    wanted = list(files) if subjects is None else subjects
+    pattern = re.compile(subject_pattern)
+    files = {m.group("subject"): p for p in sorted(folder.glob(file_glob)) if (m := pattern.fullmatch(p.stem))}
+    wanted = list(files) if subjects is None else list(subjects)
     absent = [s for s in wanted if s not in files]
     if absent or not wanted:
-        raise FileNotFoundError(f"no bidmc_<NN>_Numerics.csv in {folder} for subject(s) {absent or wanted}")
-    return pd.concat([read_numerics(files[s], s) for s in wanted], ignore_index=True)
+        raise FileNotFoundError(f"no numerics file matching {file_glob} in {folder} for subject(s) {absent or wanted}")
+    return pd.concat([read_numerics(files[s], s, time_column) for s in wanted], ignore_index=True)
+
+
+def read_bidmc_numerics(folder: str | Path, subjects: list[str] | None = None) -> pd.DataFrame:
+    """The ``bidmc_NN_Numerics.csv`` files of ``folder`` (all, or these subject ids) in one frame."""
+    return read_numerics_folder(folder, subjects, "bidmc_*_Numerics.csv", NUMERICS_PATTERN.pattern, TIME_COLUMN)
+
+
+def cohort_numerics(params: Params) -> pd.DataFrame | None:
+    """The monitor numerics that come with the params' recordings, or None when there are none.
+
+    The synthetic cohort writes them to ``<data.root>/numerics/``; a CSV folder in the
+    PhysioNet convention (``*_Signals.csv`` files, as BIDMC) has them in the
+    matching ``*_Numerics.csv`` files, on the same time column.
+    """
+    data = params.data
+    root = params.resolve_path(data.root)
+    subjects = [s for names in data.splits.values() for s in names]
+    if data.source == "synthetic":
+        return read_numerics_folder(root / "numerics", subjects)
+    if data.source == "csv" and "Signals" in data.file_glob:
+        glob = data.file_glob.replace("Signals", "Numerics")
+        if any(root.glob(glob)):
+            return read_numerics_folder(root, subjects, glob, data.subject_pattern.replace("Signals", "Numerics"),
+                                        data.time_column or TIME_COLUMN)
+    return None
 
 
 def window_numerics(

@@ -26,9 +26,11 @@ params_file = "params/default.yaml"
 overrides = {}
 run_dir = None  # default: the run folder 03_training wrote for these params
 split = "test"
+numeric = "HR"  # monitor numeric predicted from the latent in the downstream example
 
 # %%
 from mimo_lib.config import load_params
+from mimo_lib.downstream import cohort_numerics, evaluate_downstream
 from mimo_lib.evaluate import evaluate_run
 from mimo_lib.explorer import ReconstructionExplorer
 from mimo_lib.notebooks import record_evaluation, run_folder
@@ -38,6 +40,7 @@ from mimo_lib.plots.reconstruction import (
     plot_latent_projection,
     plot_psd_comparison,
 )
+from mimo_lib.run import load_run
 
 # %%
 params = load_params(params_file, overrides)
@@ -96,6 +99,20 @@ save_figure(plot_latent_projection(evaluation.latent, windows.subjects), figures
 
 # %%
 save_figure(plot_fusion_weights(evaluation.weights, windows.modalities), figures_dir, f"fusion_weights_{split}")
+
+# %% [markdown]
+# ## Downstream: a monitor numeric from the latent
+# A ridge regression fitted on the training subjects' windows predicts the
+# bedside monitor's value (heart rate by default, averaged over each window) for
+# the test subjects, once from the MiMo-AE latent and once from PCA codes of the
+# same size. The latent is worth reusing when it predicts at least as well.
+
+# %%
+numerics = cohort_numerics(params)
+if numerics is None:
+    print("no monitor numerics come with these recordings")
+else:
+    display(evaluate_downstream(load_run(run_dir), numerics, numeric, test_split=split))
 
 # %% [markdown]
 # ## Explorer

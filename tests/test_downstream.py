@@ -126,3 +126,24 @@ def test_evaluate_downstream_on_a_run(tmp_path):
     assert list(table.index) == ["mimo-ae", "pca-16"]
     assert (table["n_test"] == len(run.split("test"))).all()
     assert (table["n_train"] == len(run.split("train"))).all()
+
+
+def test_cohort_numerics_for_synthetic_and_bidmc_params(tmp_path, bidmc_dir):
+    from mimo_lib.config import load_params
+    from mimo_lib.downstream import cohort_numerics
+    from mimo_lib.sources import load_recordings
+
+    smoke = load_params("params/smoke.yaml", {"data.root": str(tmp_path / "cohort")})
+    load_recordings(smoke)  # writes the cohort and its numerics
+    numerics = cohort_numerics(smoke)
+    assert sorted(numerics["subject"].unique()) == ["S01", "S02", "S03", "S04"]
+    assert {"time", "HR", "RESP"} <= set(numerics.columns)
+
+    bidmc = load_params("params/bidmc.yaml", {"data.root": str(bidmc_dir / "bidmc_csv"),
+                                              "data.splits": {"train": ["01"], "test": ["02"]}})
+    numerics = cohort_numerics(bidmc)
+    assert sorted(numerics["subject"].unique()) == ["01", "02"]
+    assert numerics["HR"].between(20, 250).mean() > 0.9
+
+    neurokit = load_params("params/neurokit.yaml")
+    assert cohort_numerics(neurokit) is None

@@ -124,3 +124,20 @@ def test_synthetic_source_writes_cohort_when_absent_and_rewrites_when_config_cha
 def test_subject_ids_are_zero_padded():
     assert subject_ids(SyntheticConfig(n_subjects=12))[-1] == "S12"
     assert subject_ids(SyntheticConfig(n_subjects=120))[0] == "S001"
+
+
+def test_monitor_numerics_follow_the_ecg(subjects, tmp_path):
+    """The 1 Hz heart rate written beside the cohort is the rate of the R-peaks found in the ECG itself."""
+    from mimo_lib.downstream import read_numerics_folder
+    from mimo_lib.sources.synthetic import NUMERICS
+
+    write_synthetic_cohort(CFG, tmp_path)
+    numerics = read_numerics_folder(tmp_path / NUMERICS)
+    assert sorted(numerics["subject"].unique()) == subject_ids(CFG)
+    for subject in subjects:
+        rows = numerics[numerics["subject"] == subject.subject]
+        assert len(rows) == 60 and list(rows["time"]) == list(range(60))
+        peaks = r_peaks(subject.frame["ECG"].to_numpy(), 250.0)
+        beats_per_minute = 60 * (len(peaks) - 1) / (peaks[-1] - peaks[0])
+        assert rows["HR"].mean() == pytest.approx(beats_per_minute, rel=0.03)
+        assert rows["RESP"].iloc[0] == pytest.approx(subject.physiology["respiratory_rate"])

@@ -16,6 +16,8 @@ same on every machine. The physiology that links the signals is built in:
 
 The cohort is written as one CSV file per subject (``time`` plus one column per
 signal), the same format a user brings, and read back through the CSV source.
+Beside it, ``numerics/<subject>.csv`` holds 1 Hz bedside-monitor numerics (heart
+rate and respiratory rate), the targets of the downstream example.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import pandas as pd
 from mimo_lib.config import SyntheticConfig
 
 MANIFEST = "synthetic.json"
+NUMERICS = "numerics"
 
 
 @dataclass
@@ -133,6 +136,17 @@ def simulate_subject(cfg: SyntheticConfig, index: int) -> SyntheticSubject:
     return SyntheticSubject(subject_ids(cfg)[index], frame, beats, physiology)
 
 
+def monitor_numerics(subject: SyntheticSubject) -> pd.DataFrame:
+    """1 Hz monitor numerics: ``time``, ``HR`` (beats/min over each second) and ``RESP`` (breaths/min)."""
+    duration = int(np.floor(subject.frame["time"].iloc[-1])) + 1
+    seconds = np.arange(duration, dtype=float)
+    beats = subject.r_peaks
+    instantaneous = 60 / np.diff(beats)
+    heart_rate = np.interp(seconds + 0.5, beats[1:], instantaneous)
+    respiratory_rate = np.full(duration, subject.physiology["respiratory_rate"])
+    return pd.DataFrame({"time": seconds, "HR": heart_rate, "RESP": respiratory_rate})
+
+
 def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
     os.close(fd)
@@ -141,13 +155,16 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_synthetic_cohort(cfg: SyntheticConfig, folder: Path) -> list[Path]:
-    """Write every subject as ``folder/<subject>.csv`` plus a manifest of ``cfg``; return the CSV paths."""
+    """Write every subject as ``folder/<subject>.csv`` (and its monitor numerics as
+    ``folder/numerics/<subject>.csv``) plus a manifest of ``cfg``; return the signal CSV paths."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    (folder / NUMERICS).mkdir(parents=True, exist_ok=True)
     paths = []
-    for index, subject in enumerate(subject_ids(cfg)):
-        path = folder / f"{subject}.csv"
-        _write_atomic(simulate_subject(cfg, index).frame, path)
+    for index, name in enumerate(subject_ids(cfg)):
+        subject = simulate_subject(cfg, index)
+        path = folder / f"{name}.csv"
+        _write_atomic(subject.frame, path)
+        _write_atomic(monitor_numerics(subject), folder / NUMERICS / f"{name}.csv")
         paths.append(path)
     (folder / MANIFEST).write_text(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))
     return paths
@@ -159,4 +176,5 @@ def cohort_is_current(cfg: SyntheticConfig, folder: Path) -> bool:
     if not manifest.is_file():
         return False
     same = json.loads(manifest.read_text()) == cfg.model_dump(mode="json")
-    return same and all((Path(folder) / f"{s}.csv").is_file() for s in subject_ids(cfg))
+    expected = [Path(folder) / sub / f"{s}.csv" for s in subject_ids(cfg) for sub in ("", NUMERICS)]
+    return same and all(path.is_file() for path in expected)
