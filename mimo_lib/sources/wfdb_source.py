@@ -7,14 +7,13 @@ samples left as NaN for the pipeline's gap rules.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import wfdb
 
 from mimo_lib.config import DataConfig
-from mimo_lib.sources import SourceError
+from mimo_lib.sources.csv_folder import SourceError, subject_files
 from mimo_lib.types import Recording
 
 
@@ -63,28 +62,14 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
     ``data.splits``, else every record); each one must be present.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise SourceError(f"WFDB folder {root} does not exist (data.root)")
-    pattern = re.compile(data.subject_pattern)
-    if "subject" not in pattern.groupindex:
-        raise SourceError(f"data.subject_pattern {data.subject_pattern!r} has no named group 'subject'")
-
-    records: dict[str, Path] = {}
-    for header in sorted(root.glob(data.file_glob)):
+    headers = subject_files(data, root)
+    for header in headers.values():
         if header.suffix != ".hea":
             raise SourceError(
                 f"data.file_glob {data.file_glob!r} matched {header}, which is not a WFDB header (.hea); "
                 "for data.source wfdb the glob selects header files, e.g. '*.hea'"
             )
-        match = pattern.search(header.stem)
-        if match is None:
-            continue
-        subject = match.group("subject")
-        if subject in records:
-            raise SourceError(
-                f"subject {subject!r} matches two records in {root}: {records[subject].name} and {header.stem}"
-            )
-        records[subject] = header.with_suffix("")
+    records = {subject: header.with_suffix("") for subject, header in headers.items()}
     if not records:
         raise SourceError(
             f"no WFDB record in {root} matches data.file_glob {data.file_glob!r} "
