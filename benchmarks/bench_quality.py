@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subjects-limit", type=int,
                         help="keep only the first N subjects of every split (smoke runs)")
     parser.add_argument("--device", help="override training.device (cpu, cuda, ...)")
+    parser.add_argument("--train-stride", type=float, metavar="SECONDS",
+                        help="slice the training windows (only) with this stride; val/test keep the params' stride")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
                         help="print the tables of earlier raw CSVs (no training)")
@@ -129,6 +131,11 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     variants = [parse_variant(v) for v in args.variant] or [("base", [])]
     params = load_params(args.params, base)
     sets = load_sets(params, args.subjects_limit)
+    if args.train_stride:
+        dense = load_params(args.params, [*base, f"preprocessing.stride_seconds={args.train_stride:g}"])
+        sets["train"] = load_sets(dense, args.subjects_limit)["train"]
+        print(f"training windows sliced every {args.train_stride:g} s; val/test every "
+              f"{params.preprocessing.stride_seconds:g} s")
     print(_describe(sets))
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as scratch:
