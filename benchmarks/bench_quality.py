@@ -38,6 +38,7 @@ from mimo_lib.config import Params, load_params
 from mimo_lib.evaluate import metrics_table, predict
 from mimo_lib.model import FUSIONS
 from mimo_lib.prepare import SPLITS, prepare
+from mimo_lib.robustness import evaluate_imputation
 from mimo_lib.trainer import train
 from mimo_lib.types import WindowSet
 
@@ -61,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--device", help="override training.device (cpu, cuda, ...)")
     parser.add_argument("--train-stride", type=float, metavar="SECONDS",
                         help="slice the training windows (only) with this stride; val/test keep the params' stride")
+    parser.add_argument("--imputation", action="store_true",
+                        help="also score every model with each modality absent at the input "
+                             "(mimo_lib.robustness.evaluate_imputation on the test split; <out>.imputation.csv)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
                         help="print the tables of earlier raw CSVs (no training)")
@@ -138,6 +142,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
               f"{params.preprocessing.stride_seconds:g} s")
     print(_describe(sets))
     rows: list[dict[str, object]] = []
+    imputation: list[pd.DataFrame] | None = [] if args.imputation else None
     with tempfile.TemporaryDirectory() as scratch:
         for latent in args.latent:
             k = min(latent, len(sets["train"]))
@@ -149,10 +154,16 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
                     for seed in args.seeds:
                         overrides = [*base, *extra, f"model.latent_dim={latent}", f"model.fusion={fusion}",
                                      f"training.seed={seed}"]
-                        rows += _train_and_score(args.params, overrides, sets, Path(scratch), latent=latent,
-                                                 method="mimo-ae", variant=name, fusion=fusion, seed=seed)
+                        rows += _train_and_score(args.params, overrides, sets, Path(scratch), imputation,
+                                                 latent=latent, method="mimo-ae", variant=name, fusion=fusion,
+                                                 seed=seed)
                         if args.out:  # keep what is done if a long run is cut short
                             write_raw(pd.DataFrame(rows), args.out)
+                            if imputation:
+                                pd.concat(imputation).to_csv(args.out.with_suffix(".imputation.csv"), index=False)
+    if imputation:
+        print("## Imputation on the test subjects (modality absent at the input vs all present)\n")
+        print(imputation_table(pd.concat(imputation)) + "\n")
     return pd.DataFrame(rows)
 
 
@@ -164,7 +175,7 @@ def write_raw(raw: pd.DataFrame, out: Path) -> None:
 
 
 def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, WindowSet], scratch: Path,
-                     **labels: object) -> list[dict[str, object]]:
+                     imputation: list[pd.DataFrame] | None, **labels: object) -> list[dict[str, object]]:
     params = load_params(params_path, overrides)
     run_dir = scratch / "-".join(str(v) for v in labels.values())
     began = time.perf_counter()
@@ -176,6 +187,8 @@ def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, Win
              "infer_win_s": inference_rate(result.model, sets["test"]),
              "best_val_mse": float(result.history["val_mse"].min()) if "val_mse" in result.history else np.nan}
     rows = summary_rows(metrics_table(sets["test"], recon, "mimo-ae"), **labels, **speed)
+    if imputation is not None:
+        imputation.append(evaluate_imputation(result.model, sets["test"]).assign(**labels))
     mean = rows[-1]
     print(f"  {labels} r {mean['pearson']:.3f} SNR {mean['snr_db']:.2f} dB PRD {mean['prd']:.1f} % "
           f"best epoch {result.best_epoch}/{len(result.history)} {wall:.0f} s", flush=True)
@@ -230,6 +243,13 @@ def speed_table(raw: pd.DataFrame) -> str:
     table = models.groupby(["latent", "variant", "fusion"], sort=False)[list(SPEED)].agg(["mean", "std"])
     table.columns = [f"{a} {b}" for a, b in table.columns]
     return markdown(table.round(1).reset_index())
+
+
+def imputation_table(scores: pd.DataFrame) -> str:
+    """Markdown: Pearson r, SNR and PRD per model and modality, absent at the input vs all present."""
+    keys = ["latent", "variant", "fusion", "seed", "modality", "condition"]
+    table = scores[[*keys, "pearson", "snr_db", "prd"]]
+    return markdown(table.round({"pearson": 3, "snr_db": 2, "prd": 1}))
 
 
 def report(raw: pd.DataFrame) -> str:

@@ -28,12 +28,16 @@ def test_quality_benchmark_on_two_subjects(bidmc_dir: Path, tmp_path: Path) -> N
         "--set", 'data.splits={"train": ["01"], "test": ["02"]}', "--set", "data.optional_test_subjects=[]",
         "--set", f"paths.processed={tmp_path / 'processed'}", "--set", "training.batch_size=64",
         "--set", "model.base_width=4", "--fusion", "gated", "--seeds", "0", "--latent", "16",
-        "--epochs", "1", "--device", "cpu", "--train-stride", "2", "--out", str(out),
+        "--epochs", "1", "--device", "cpu", "--train-stride", "2", "--imputation", "--out", str(out),
     )
     # an 8-min recording gives at most 119 windows at the params' 4 s stride, about twice as many at 2 s
     assert "training windows sliced every 2 s" in stdout
     assert int(re.search(r"train: (\d+) windows", stdout).group(1)) > 119
     raw = pd.read_csv(out.with_suffix(".csv"))
+    imputed = pd.read_csv(out.with_suffix(".imputation.csv"))
+    assert sorted(zip(imputed["modality"], imputed["condition"])) == sorted(
+        (m, c) for m in ("RESP", "PLETH", "II") for c in ("missing", "present"))
+    assert "## Imputation" in stdout
     assert set(raw["method"]) == {"mimo-ae", "pca-16"}
     assert list(raw.loc[raw["method"] == "pca-16", "modality"]) == ["RESP", "PLETH", "II", "mean"]
     models = raw[raw["method"] == "mimo-ae"]
