@@ -46,7 +46,13 @@ def subject_files(data: DataConfig, root: Path) -> dict[str, Path]:
 
 def select_files(data: DataConfig, root: Path, subjects: list[str] | None) -> dict[str, Path]:
     """The files of ``subjects`` (default: every subject in ``data.splits``, else every file)."""
-    files = subject_files(data, root)
+    return choose_subjects(subject_files(data, root), data, root, subjects)
+
+
+def choose_subjects(
+    files: dict[str, Path], data: DataConfig, root: Path, subjects: list[str] | None
+) -> dict[str, Path]:
+    """The entries of ``files`` (from :func:`subject_files`) for ``subjects``; an absent subject is an error."""
     if subjects is None:
         subjects = [s for split in data.splits.values() for s in split] or list(files)
     missing = [s for s in subjects if s not in files]

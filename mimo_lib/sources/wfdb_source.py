@@ -13,7 +13,7 @@ import numpy as np
 import wfdb
 
 from mimo_lib.config import DataConfig
-from mimo_lib.sources.csv_folder import SourceError, subject_files
+from mimo_lib.sources.csv_folder import SourceError, choose_subjects, subject_files
 from mimo_lib.types import Recording
 
 
@@ -62,25 +62,17 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
     ``data.splits``, else every record); each one must be present.
     """
     root = Path(root)
-    headers = subject_files(data, root)
-    for header in headers.values():
+    matched = subject_files(data, root)
+    for header in matched.values():
         if header.suffix != ".hea":
             raise SourceError(
                 f"data.file_glob {data.file_glob!r} matched {header}, which is not a WFDB header (.hea); "
                 "for data.source wfdb the glob selects header files, e.g. '*.hea'"
             )
-    records = {subject: header.with_suffix("") for subject, header in headers.items()}
-    if not records:
+    headers = choose_subjects(matched, data, root, subjects)
+    if not headers:
         raise SourceError(
             f"no WFDB record in {root} matches data.file_glob {data.file_glob!r} "
             f"and data.subject_pattern {data.subject_pattern!r}"
         )
-
-    if subjects is None:
-        subjects = [subject for split in data.splits.values() for subject in split] or sorted(records)
-    absent = [subject for subject in subjects if subject not in records]
-    if absent:
-        raise SourceError(
-            f"subjects {absent} have no WFDB record in {root}; found subjects {sorted(records)}"
-        )
-    return [read_wfdb_record(records[subject], data.modalities, subject) for subject in subjects]
+    return [read_wfdb_record(header.with_suffix(""), data.modalities, subject) for subject, header in headers.items()]
