@@ -61,20 +61,34 @@ def subject_stats(windows: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray
     return mean, std
 
 
+def normalize(
+    windows: np.ndarray,
+    subjects: np.ndarray | None,
+    method: str,
+    global_stats: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Normalise one set of raw windows; ``global`` needs the statistics fitted on the training windows."""
+    if method not in METHODS:
+        raise ValueError(f"normalization must be one of {METHODS}, got {method!r}")
+    if method == "window":
+        return zscore_windows(windows)
+    if method == "subject":
+        return apply_stats(windows, *subject_stats(windows, subjects), "subject")
+    if global_stats is None:
+        raise ValueError("normalization=global needs the mean and std fitted on the training windows")
+    return apply_stats(windows, *global_stats, "global")
+
+
 def normalize_sets(
     windows: dict[str, np.ndarray], subjects: dict[str, np.ndarray], method: str
 ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     """Normalise the raw windows of every split with ``method`` (global stats from ``train`` only)."""
-    if method not in METHODS:
-        raise ValueError(f"normalization must be one of {METHODS}, got {method!r}")
-    if method == "window":
-        return {split: zscore_windows(x) for split, x in windows.items()}
-    if method == "subject":
-        return {split: apply_stats(x, *subject_stats(x, subjects[split]), "subject") for split, x in windows.items()}
-    if "train" not in windows:
-        raise ValueError("preprocessing.normalization=global needs a train split to fit its statistics on")
-    mean, std = fit_global(windows["train"])
-    return {split: apply_stats(x, mean, std, "global") for split, x in windows.items()}
+    global_stats = None
+    if method == "global":
+        if "train" not in windows:
+            raise ValueError("preprocessing.normalization=global needs a train split to fit its statistics on")
+        global_stats = fit_global(windows["train"])
+    return {split: normalize(x, subjects.get(split), method, global_stats) for split, x in windows.items()}
 
 
 def denormalize(normalised: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:

@@ -28,7 +28,7 @@ from mimo_lib.checkpoint import load_model
 from mimo_lib.config import Params
 from mimo_lib.evaluate import predict
 from mimo_lib.model import MiMoAE
-from mimo_lib.normalization import apply_stats, subject_stats, zscore_windows
+from mimo_lib.normalization import normalize
 from mimo_lib.robustness import as_windowset, impute, present_mask
 from mimo_lib.sources import load_recordings
 from mimo_lib.types import Recording, WindowSet
@@ -102,13 +102,12 @@ class TrainedRun:
         return Params.model_validate(tree)
 
     def _normalize(self, raw: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+        """The run's normalisation; ``global`` reuses the training statistics stored in the checkpoint."""
         method = self.normalization["method"]
-        if method == "window":
-            return zscore_windows(raw)
-        if method == "subject":
-            return apply_stats(raw, *subject_stats(raw, subjects), "subject")
-        mean, std = _numpy(self.normalization["mean"]), _numpy(self.normalization["std"])
-        return apply_stats(raw, mean, std, method)
+        stats = None
+        if method == "global":
+            stats = (_numpy(self.normalization["mean"]), _numpy(self.normalization["std"]))
+        return normalize(raw, subjects, method, stats)
 
     def windows(self, source: Source, missing: Sequence[str] = ()) -> WindowSet:
         """Model-ready windows from recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is).
