@@ -61,10 +61,7 @@ def impute(
     """
     windowset = windows if isinstance(windows, WindowSet) else as_windowset(windows, list(model.modalities))
     present = present_mask(list(model.modalities), list(missing))
-    blanked = windowset.windows * present[None, :, None].astype(np.float32)
-    masked = WindowSet(blanked, windowset.subjects, windowset.starts, windowset.modalities, windowset.rate,
-                       windowset.normalization)
-    reconstruction, _, _ = predict(model, masked, batch_size, present=present)
+    reconstruction, _, _ = predict(model, windowset, batch_size, present=present)  # the model zeroes absent inputs
     return reconstruction
 
 
