@@ -58,6 +58,7 @@ from mimo_lib.config import Params
 from mimo_lib.corruption import corrupt
 from mimo_lib.device import bf16_autocast_available, select_device
 from mimo_lib.distributed import Topology
+from mimo_lib.evaluate import predict
 from mimo_lib.loss import HybridLoss
 from mimo_lib.model import MiMoAE, build_model
 from mimo_lib.plots import save_figure
@@ -363,10 +364,7 @@ class _Trainer:
 def _example_figure(trainer: _Trainer, windows: WindowSet) -> plt.Figure:
     count = min(trainer.params.tracking.n_example_windows, len(windows))
     indices = np.linspace(0, len(windows) - 1, count).astype(int)
-    trainer.model.eval()
-    with torch.no_grad():
-        batch = torch.from_numpy(windows.windows[indices]).to(trainer.device)
-        recon = trainer.model(batch).reconstruction.float().cpu().numpy()
+    recon, _, _ = predict(trainer.model, windows.subset(indices))
     titles = [f"{windows.subjects[i]} @ {windows.starts[i]:.0f} s" for i in indices]
     return plot_reconstructions(windows.windows[indices], {"MiMo-AE": recon}, windows.modalities, windows.rate,
                                 indices=range(count), titles=titles)
