@@ -24,6 +24,12 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params" / "default.yaml"
 Band = tuple[float, float]
 
 
+def project_path(path: str | Path) -> Path:
+    """``path`` anchored at the project root when relative (notebooks run in notebooks/)."""
+    path = Path(path)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
 class ParamsError(ValueError):
     """A params file or override that cannot be used as given."""
 
@@ -261,8 +267,7 @@ class Params(_Section):
 
     def resolve_path(self, path: str | Path) -> Path:
         """A path from params, anchored at the project root when relative."""
-        path = Path(path)
-        return path if path.is_absolute() else PROJECT_ROOT / path
+        return project_path(path)
 
 
 def parse_override(text: str) -> tuple[str, Any]:

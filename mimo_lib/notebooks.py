@@ -25,7 +25,7 @@ import papermill as pm
 from tqdm.auto import tqdm
 
 from mimo_lib.comparison import record_headline
-from mimo_lib.config import PROJECT_ROOT, Params
+from mimo_lib.config import PROJECT_ROOT, Params, project_path
 from mimo_lib.sweep import NOTEBOOK_DIR, fusion_settings
 
 if TYPE_CHECKING:
@@ -41,12 +41,6 @@ SMOKE_FUSIONS = ("concat", "gated")
 def numbered_notebooks(suffix: str = ".ipynb") -> list[Path]:
     """``notebooks/NN_*<suffix>`` in order."""
     return sorted(NOTEBOOK_DIR.glob(f"[0-9][0-9]_*{suffix}"))
-
-
-def project_path(path: str | Path) -> Path:
-    """``path`` anchored at the project root when relative (notebooks run in notebooks/)."""
-    path = Path(path)
-    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def figures_folder(params: Params, figures_dir: str | Path | None, name: str) -> Path:
