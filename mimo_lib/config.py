@@ -308,7 +308,8 @@ def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 _REPLACED_MAPPINGS = {"splits", "bands", "kinds", "modality_weights"}
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
+    """A params-style YAML file as a mapping of sections; a missing, invalid or non-mapping file is a ParamsError."""
     if not path.is_file():
         raise ParamsError(f"params file not found: {path}")
     try:
@@ -322,7 +323,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _read_params_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """A params file merged over the file named by its top-level ``extends`` key (relative to it), if any."""
-    content = _read_yaml(path)
+    content = read_yaml(path)
     parent = content.pop("extends", None)
     if parent is None:
         return content
@@ -360,7 +361,7 @@ def load_params(
     ``overrides`` is a list of ``"dotted.key=value"`` strings (CLI ``--set``) or a
     mapping from dotted key to value (papermill parameters).
     """
-    tree = _read_yaml(DEFAULT_PARAMS)
+    tree = read_yaml(DEFAULT_PARAMS)
     sources = [str(DEFAULT_PARAMS.relative_to(PROJECT_ROOT))]
     if path is not None:
         path = _locate(Path(path))

@@ -30,12 +30,11 @@ from typing import Any
 
 import pandas as pd
 import papermill as pm
-import yaml
 from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
 from mimo_lib import comparison
-from mimo_lib.config import PROJECT_ROOT, ParamsError, load_params, parse_override
+from mimo_lib.config import PROJECT_ROOT, Params, ParamsError, load_params, parse_override, read_yaml
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 FUSION_DIR = PROJECT_ROOT / "params" / "fusion"
@@ -66,6 +65,7 @@ class _Plan:
     params_file: str
     overrides: dict[str, Any]
     run_dir: Path
+    params: Params
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -92,12 +92,7 @@ def fusion_settings(fusion: str | Path) -> tuple[str, dict[str, Any]]:
         if not path.is_file():
             known = sorted(p.stem for p in FUSION_DIR.glob("*.yaml"))
             raise ParamsError(f"unknown fusion strategy {str(fusion)!r}: no {path}; known: {known}")
-    elif not path.is_file():
-        raise ParamsError(f"fusion settings file not found: {path}")
-    content = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(content, dict):
-        raise ParamsError(f"fusion settings file {path} must hold a mapping of sections")
-    return path.stem, flatten(content)
+    return path.stem, flatten(read_yaml(path))
 
 
 def _as_mapping(overrides: Iterable[str] | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -152,11 +147,11 @@ def _plan_runs(
         try:
             name, settings = fusion_settings(fusion)
             merged = {**settings, **overrides}
-            load_params(params_file, merged)
+            params = load_params(params_file, merged)
         except ParamsError as error:
             failures.append(f"{fusion}: {error}")
             continue
-        plans.append(_Plan(name, params_file, merged, sweep_dir / name))
+        plans.append(_Plan(name, params_file, merged, sweep_dir / name, params))
     return plans, failures
 
 
@@ -167,7 +162,7 @@ def _prepare_data(plans: list[_Plan]) -> dict[str, str]:
     outcome: dict[str, str | None] = {}
     failures = {}
     for plan in plans:
-        params = load_params(plan.params_file, plan.overrides)
+        params = plan.params
         key = params.digest("data", "preprocessing", "paths")
         if key not in outcome:
             try:
