@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import zscored_windowset
 from test_trainer import tiny_params
 
 from mimo_lib.config import CorruptionConfig
@@ -37,10 +38,7 @@ def coupled_windows(n: int, seed: int, prefix: str = "S") -> WindowSet:
         return np.sin(2 * np.pi * frequency * t + phase) + 0.5 * np.sin(4 * np.pi * frequency * t + 2 * phase)
 
     x = np.stack([wave(time), wave(time - 0.2)], axis=1) + 0.05 * rng.standard_normal((n, 2, LENGTH))
-    mean, std = x.mean(-1, keepdims=True), x.std(-1, keepdims=True)
-    subjects = np.array([f"{prefix}{i % 3:02d}" for i in range(n)])
-    return WindowSet(((x - mean) / std).astype(np.float32), subjects, np.arange(n) * 2.0, list(MODALITIES), RATE,
-                     {"method": "window", "mean": mean, "std": std})
+    return zscored_windowset(x, MODALITIES, RATE, prefix)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ from mimo_lib.config import load_params
 from mimo_lib.trainer import NonFiniteLossError, modality_mask, random_circular_shift, train
 from mimo_lib.types import WindowSet
 
+from conftest import zscored_windowset
+
 MODALITIES = ["ECG", "PPG"]
 LENGTH = 64
 RATE = 25.0
@@ -25,10 +27,7 @@ def sine_windows(n: int, seed: int, subject_prefix: str = "S") -> WindowSet:
     phase = rng.uniform(0, 2 * np.pi, (n, 2, 1))
     x = np.sin(2 * np.pi * base * time + phase) + 0.5 * np.sin(2 * np.pi * 2 * base * time + 2 * phase)
     x += 0.05 * rng.standard_normal(x.shape)
-    mean, std = x.mean(-1, keepdims=True), x.std(-1, keepdims=True)
-    subjects = np.array([f"{subject_prefix}{i % 3:02d}" for i in range(n)])
-    return WindowSet(((x - mean) / std).astype(np.float32), subjects, np.arange(n) * 2.0, list(MODALITIES), RATE,
-                     {"method": "window", "mean": mean, "std": std})
+    return zscored_windowset(x, MODALITIES, RATE, subject_prefix)
 
 
 
