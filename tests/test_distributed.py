@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -24,10 +25,13 @@ pytestmark = pytest.mark.skipif(
     not (dist.is_available() and dist.is_gloo_available()), reason="torch.distributed with gloo is not available"
 )
 
-# batch 11 over 2 ranks gives slices of 6 and 5 and a last batch of 9 (5 + 4): uneven on purpose
+SPAWN_TIMEOUT_S = 300  # a stuck rendezvous fails the test instead of holding the suite
+
+# batch 11 over 2 ranks gives slices of 6 and 5 and a last batch of 9 (5 + 4): uneven on purpose;
 # fp32: the comparison checks the distributed arithmetic, not bf16 rounding of differently sliced batches.
 OVERRIDES = {
-    "training.bf16": False, "training.epochs": 2, "training.batch_size": 11, "training.random_crop": True, "training.modality_dropout": 0.3,
+    "training.bf16": False, "training.epochs": 2, "training.batch_size": 11, "training.random_crop": True,
+    "training.modality_dropout": 0.3,
     "training.corruption.probability": 0.5, "training.scheduler": "cosine", "training.checkpoint_every": 1,
 }
 
@@ -60,7 +64,13 @@ def runs(tmp_path_factory):
     single = train(tiny_params(tmp_path, **OVERRIDES), _sets(), run_dir=tmp_path / "single", progress=False)
     os.environ["OMP_NUM_THREADS"] = "1"
     try:
-        mp.spawn(_worker, args=(2, _free_port(), tmp_path), nprocs=2, join=True)
+        processes = mp.spawn(_worker, args=(2, _free_port(), tmp_path), nprocs=2, join=False)
+        deadline = time.monotonic() + SPAWN_TIMEOUT_S
+        while not processes.join(timeout=5):  # raises as soon as a rank fails
+            if time.monotonic() > deadline:
+                for process in processes.processes:
+                    process.terminate()
+                pytest.fail(f"the two training processes did not finish within {SPAWN_TIMEOUT_S} s")
     finally:
         os.environ.pop("OMP_NUM_THREADS")
     return single, tmp_path
