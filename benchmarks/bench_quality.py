@@ -24,6 +24,7 @@ trains, as long as ``data.root`` is spelled the same.
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import tempfile
 import time
@@ -72,11 +73,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
-    """``"name:a.b=1,c.d=x"`` -> ``("name", ["a.b=1", "c.d=x"])``."""
+    """``"name:a.b=1,c.d=[1,2]"`` -> ``("name", ["a.b=1", "c.d=[1,2]"])`` (a comma starts a new key=)."""
     name, _, rest = text.partition(":")
     if not name:
         raise ValueError(f"--variant {text!r}: give a name before ':'")
-    return name, [item for item in rest.split(",") if item]
+    return name, [item for item in re.split(r",(?=[\w.]+=)", rest) if item]
 
 
 def load_sets(params: Params, subjects_limit: int | None) -> dict[str, WindowSet]:

@@ -133,6 +133,7 @@ class ModelConfig(_Section):
     latent_steps: int = Field(4, ge=1)
     base_width: int = Field(16, ge=1)
     stages: list[int] = Field(default_factory=lambda: [2, 2, 2])
+    decoder_stages: list[int] | None = None
     kernel_size: int = Field(7, ge=1)
     stem_stride: int = Field(2, ge=1)
     block: Literal["basic", "light"] = "basic"
@@ -140,6 +141,7 @@ class ModelConfig(_Section):
     dropout: float = Field(0.0, ge=0, lt=1)
     attention_heads: int = Field(4, ge=1)
     grouped: bool = True
+    linear_path: bool = False
 
     @field_validator("fusion")
     @classmethod
@@ -156,6 +158,22 @@ class ModelConfig(_Section):
         if not value or any(n < 1 for n in value):
             raise ValueError(f"stages must be a non-empty list of block counts >= 1, got {value}")
         return value
+
+    @field_validator("decoder_stages")
+    @classmethod
+    def _decoder_stages_positive(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(n < 0 for n in value):
+            raise ValueError(f"decoder_stages must be block counts >= 0 (one per encoder stage), got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _decoder_mirrors_encoder_depth(self) -> ModelConfig:
+        if self.decoder_stages is not None and len(self.decoder_stages) != len(self.stages):
+            raise ValueError(
+                f"decoder_stages={self.decoder_stages} must have one block count per encoder stage "
+                f"(stages={self.stages})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _temporal_latent_divides(self) -> ModelConfig:
@@ -206,6 +224,7 @@ class TrainingConfig(_Section):
     bf16: bool = True
     compile: bool = False
     random_crop: bool = False
+    stretch: float = Field(0.0, ge=0, lt=1)
     modality_dropout: float = Field(0.0, ge=0, lt=1)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None

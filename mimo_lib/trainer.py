@@ -115,6 +115,28 @@ def random_circular_shift(x: torch.Tensor, generator: torch.Generator) -> torch.
     return torch.gather(x, 2, index[:, None, :].expand_as(x))
 
 
+def random_stretch(x: torch.Tensor, max_stretch: float, generator: torch.Generator, rezscore: bool) -> torch.Tensor:
+    """Resample a random stretch of every window ``[B, M, T]`` to the full length.
+
+    The stretch covers a random share in ``[1 - max_stretch, 1]`` of the window at a
+    random offset (all modalities together), read by linear interpolation: the
+    signals come out slowed down by up to ``1 / (1 - max_stretch)``. With
+    ``rezscore`` every stretched window is z-scored again per modality.
+    """
+    batch, _, length = x.shape
+    share = 1 - max_stretch * torch.rand(batch, 1, generator=generator)
+    span = share * (length - 1)
+    offset = torch.rand(batch, 1, generator=generator) * (length - 1 - span)
+    position = (offset + span * torch.linspace(0, 1, length)[None, :]).to(x.device)
+    left = position.floor().long().clamp(max=length - 2)
+    frac = (position - left)[:, None, :].to(x.dtype)
+    index = left[:, None, :].expand(-1, x.shape[1], -1)
+    out = torch.gather(x, 2, index) * (1 - frac) + torch.gather(x, 2, index + 1) * frac
+    if rezscore:
+        out = (out - out.mean(dim=2, keepdim=True)) / out.std(dim=2, keepdim=True).clamp_min(1e-6)
+    return out
+
+
 class EpochSchedule:
     """Per-epoch learning rate: linear warm-up, then cosine / step / plateau / none."""
 
@@ -199,6 +221,8 @@ class _Trainer:
         self.device = device
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
+        if self.model.linear_path is not None:
+            self.model.linear_path.fit_pca(sets["train"].windows)
         wrapped = distributed.wrap(self.model, self.device) if topology.distributed else self.model
         self.step_model = torch.compile(wrapped) if self.cfg.compile else wrapped
         self.loss_fn = HybridLoss(params.loss, self.modalities).to(self.device)
@@ -269,6 +293,9 @@ class _Trainer:
         for indices in bar:
             batch = windows[indices]
             target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
+            if self.cfg.stretch > 0:
+                target = random_stretch(target, self.cfg.stretch, self.generator,
+                                        rezscore=self.params.preprocessing.normalization == "window")
             inputs = target
             if self.cfg.corruption.probability > 0:
                 inputs = corrupt(target, self.cfg.corruption, sampling_rate=self.rate, generator=self.generator)

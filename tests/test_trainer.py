@@ -9,7 +9,7 @@ import torch
 
 from mimo_lib.checkpoint import CheckpointError, load_checkpoint
 from mimo_lib.config import load_params
-from mimo_lib.trainer import NonFiniteLossError, modality_mask, random_circular_shift, train
+from mimo_lib.trainer import NonFiniteLossError, modality_mask, random_circular_shift, random_stretch, train
 from mimo_lib.types import WindowSet
 
 from conftest import zscored_windowset
@@ -77,6 +77,7 @@ def test_same_seed_same_numbers(tmp_path, sets):
 @pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
 def test_resume_equals_uninterrupted(tmp_path, sets, scheduler):
     augment = {"training.scheduler": scheduler, "training.random_crop": True, "training.modality_dropout": 0.3,
+               "training.stretch": 0.3,
                "model.dropout": 0.1, "training.epochs": 3, "training.patience": 2}
     params = tiny_params(tmp_path, **augment, **{"training.checkpoint_every": 1})
     full = train(params, sets, run_dir=tmp_path / "full", progress=False)
@@ -137,6 +138,25 @@ def test_random_shift_is_a_circular_roll_shared_by_modalities():
     for window in range(2):
         offset = int(shifted[window, 0, 0] - x[window, 0, 0])
         assert torch.equal(shifted[window], torch.roll(x[window], -offset, dims=-1))
+
+
+def test_stretch_reads_a_shorter_span_at_a_random_offset_for_all_modalities():
+    ramp = torch.arange(50, dtype=torch.float32).expand(64, 3, 50)
+    stretched = random_stretch(ramp, 0.4, torch.Generator().manual_seed(0), rezscore=False)
+    slopes = stretched.diff(dim=-1)
+    torch.testing.assert_close(slopes, slopes[..., :1].expand_as(slopes))  # one uniform resampling per window
+    assert torch.equal(stretched[:, 0], stretched[:, 2])  # the same stretch for every modality
+    assert (slopes >= 0.6 - 1e-5).all() and (slopes <= 1 + 1e-5).all()
+    assert (stretched >= 0).all() and (stretched <= 49 + 1e-4).all()
+    assert slopes[:, 0, 0].std() > 0.05 and stretched[:, 0, 0].std() > 1  # shares and offsets vary
+
+
+def test_stretch_zero_is_the_identity_and_window_zscore_is_restored():
+    x = torch.randn(8, 3, 40)
+    torch.testing.assert_close(random_stretch(x, 0.0, torch.Generator().manual_seed(0), rezscore=False), x)
+    z = random_stretch(x, 0.5, torch.Generator().manual_seed(0), rezscore=True)
+    torch.testing.assert_close(z.mean(dim=-1), torch.zeros(8, 3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(z.std(dim=-1), torch.ones(8, 3), atol=1e-4, rtol=0)
 
 
 def test_warmup_reaches_the_learning_rate(tmp_path, sets):

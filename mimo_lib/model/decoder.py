@@ -91,6 +91,12 @@ class Decoder(nn.Module):
         """The shared expansion ``[B, shared, T_last]`` every modality decoder starts from."""
         return self.shared(latent).view(latent.shape[0], *self.shared_shape)
 
+    def silence(self) -> None:
+        """Zero the output convolutions: the decoder outputs zeros until training moves them."""
+        for branch in self.branches:
+            nn.init.zeros_(branch.head.weight)
+            nn.init.zeros_(branch.head.bias)
+
     def forward(self, latent: Tensor) -> Tensor:
         shared = self.expand(latent)
         if self.grouped:

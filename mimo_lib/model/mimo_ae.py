@@ -14,6 +14,7 @@ from mimo_lib.model.blocks import BLOCK_SECOND_KERNEL
 from mimo_lib.model.decoder import Decoder
 from mimo_lib.model.encoder import Encoder, stage_lengths
 from mimo_lib.model.fusion import get_fusion
+from mimo_lib.model.linear_path import LinearPath
 
 
 @dataclass
@@ -70,11 +71,12 @@ class MiMoAE(nn.Module):
         steps = cfg.latent_steps if cfg.bottleneck == "temporal" else 1
         token_dim = cfg.latent_dim // steps
         branch = dict(
-            base_width=cfg.base_width, stages=list(cfg.stages), kernel_size=cfg.kernel_size, dropout=cfg.dropout,
+            base_width=cfg.base_width, kernel_size=cfg.kernel_size, dropout=cfg.dropout,
             second_kernel=BLOCK_SECOND_KERNEL[cfg.block],
         )
         self.encoder = Encoder(
-            n_mod, grouped=cfg.grouped, compress_channels=cfg.compress_channels, stem_stride=cfg.stem_stride, **branch
+            n_mod, grouped=cfg.grouped, compress_channels=cfg.compress_channels, stem_stride=cfg.stem_stride,
+            stages=list(cfg.stages), **branch
         )
         self.bottleneck = Bottleneck(n_mod, cfg.compress_channels, self.lengths[-1], steps, token_dim)
         self.fusion = get_fusion(cfg.fusion)(n_mod, token_dim, heads=cfg.attention_heads, dropout=cfg.dropout)
@@ -84,8 +86,14 @@ class MiMoAE(nn.Module):
             shared_channels=cfg.compress_channels,
             lengths=self.lengths,
             grouped=cfg.grouped,
+            stages=list(cfg.decoder_stages or cfg.stages),
             **branch,
         )
+        self.linear_path = LinearPath(n_mod, window_length, cfg.latent_dim) if cfg.linear_path else None
+        if self.linear_path is not None:
+            # the networks start silent, so the model starts as the linear path (PCA once fitted)
+            self.nonlinear_scale = nn.Parameter(torch.zeros(()))
+            self.decoder.silence()
 
     def _check(self, x: Tensor, present: Tensor | None) -> Tensor:
         expected = (len(self.modalities), self.window_length)
@@ -103,12 +111,17 @@ class MiMoAE(nn.Module):
     def encode(self, x: Tensor, present: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Latent ``[B, latent_dim]`` and modality weights ``[B, M]`` (averaged over latent steps)."""
         present = self._check(x, present)
-        tokens = self.bottleneck(self.encoder(x * present[:, :, None]))
-        fused, weights = self.fusion(tokens, present)
-        return fused.reshape(x.shape[0], self.latent_dim), weights.mean(dim=1)
+        x = x * present[:, :, None]
+        fused, weights = self.fusion(self.bottleneck(self.encoder(x)), present)
+        latent = fused.reshape(x.shape[0], self.latent_dim)
+        if self.linear_path is not None:
+            latent = self.linear_path.encode(x) + self.nonlinear_scale * latent
+        return latent, weights.mean(dim=1)
 
     def decode(self, latent: Tensor) -> Tensor:
         """Reconstruction ``[B, M, window_length]`` from latent vectors ``[B, latent_dim]``."""
+        if self.linear_path is not None:
+            return self.linear_path.decode(latent) + self.decoder(latent)
         return self.decoder(latent)
 
     def forward(self, x: Tensor, present: Tensor | None = None) -> AEOutput:
