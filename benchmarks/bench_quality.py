@@ -39,7 +39,7 @@ from mimo_lib.config import Params, load_params
 from mimo_lib.evaluate import metrics_table, predict
 from mimo_lib.model import FUSIONS
 from mimo_lib.prepare import SPLITS, prepare
-from mimo_lib.robustness import evaluate_imputation
+from mimo_lib.robustness import evaluate_imputation, slow_coupling
 from mimo_lib.trainer import train
 from mimo_lib.types import WindowSet
 
@@ -66,6 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--imputation", action="store_true",
                         help="also score every model with each modality absent at the input "
                              "(mimo_lib.robustness.evaluate_imputation on the test split; <out>.imputation.csv)")
+    parser.add_argument("--coupling", action="append", default=[], metavar="TARGET:SOURCE:HZ",
+                        help="print, per subject, the median r of TARGET with SOURCE low-passed at HZ "
+                             "(mimo_lib.robustness.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
                         help="print the tables of earlier raw CSVs (no training)")
@@ -142,6 +145,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
         print(f"training windows sliced every {args.train_stride:g} s; val/test every "
               f"{params.preprocessing.stride_seconds:g} s")
     print(_describe(sets))
+    for spec in args.coupling:
+        print(coupling_table(sets, spec) + "\n")
     rows: list[dict[str, object]] = []
     imputation: list[pd.DataFrame] | None = [] if args.imputation else None
     with tempfile.TemporaryDirectory() as scratch:
@@ -244,6 +249,16 @@ def speed_table(raw: pd.DataFrame) -> str:
     table = models.groupby(["latent", "variant", "fusion"], sort=False)[list(SPEED)].agg(["mean", "std"])
     table.columns = [f"{a} {b}" for a, b in table.columns]
     return markdown(table.round(1).reset_index())
+
+
+def coupling_table(sets: dict[str, WindowSet], spec: str) -> str:
+    """Markdown: per split and subject, the median r of a target with a low-passed source (``TARGET:SOURCE:HZ``)."""
+    target, source, cutoff = spec.split(":")
+    frames = [slow_coupling(ws, target, source, float(cutoff)).assign(split=split) for split, ws in sets.items()]
+    table = pd.concat(frames)[["split", "subject", "windows", "median_r"]].round({"median_r": 2})
+    positive = int((table["median_r"] > 0).sum())
+    return (f"## {target} against {source} low-passed at {cutoff} Hz: median r per subject "
+            f"({positive} of {len(table)} subjects positive)\n\n" + markdown(table))
 
 
 def imputation_table(scores: pd.DataFrame) -> str:

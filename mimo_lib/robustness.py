@@ -11,6 +11,10 @@
   clean window. A model that denoises has output SNR above input SNR.
 
 Both tables are written into a run folder by :func:`write_robustness`.
+
+How well one modality can be imputed from another depends on the data:
+:func:`slow_coupling` measures, per subject, how one signal follows the slow part
+of another (e.g. respiration against the respiratory baseline of a PPG).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy import signal as sps
 
 from mimo_lib.config import CorruptionConfig
 from mimo_lib.corruption import corrupt
@@ -161,3 +166,26 @@ def write_robustness(
     paths.append(run.run_dir / f"denoising_{split}.csv")
     evaluate_denoising(run.model, windows, corruption, seed).to_csv(paths[-1], index=False)
     return paths
+
+
+def slow_coupling(windowset: WindowSet, target: str, source: str, cutoff_hz: float) -> pd.DataFrame:
+    """Per subject: median over windows of Pearson r between ``target`` and ``source`` low-passed at ``cutoff_hz``.
+
+    A sign that changes between subjects means no subject-independent model can
+    tell the target's polarity from the source; columns ``subject``, ``windows``, ``median_r``.
+    """
+    index = {name: i for i, name in enumerate(windowset.modalities)}
+    missing = [name for name in (target, source) if name not in index]
+    if missing:
+        raise ValueError(f"unknown modality {missing}; the windows hold {list(windowset.modalities)}")
+    sos = sps.butter(2, cutoff_hz, btype="lowpass", fs=windowset.rate, output="sos")
+    slow = sps.sosfiltfilt(sos, windowset.windows[:, index[source]], axis=-1)
+    wanted = windowset.windows[:, index[target]]
+    slow = slow - slow.mean(axis=-1, keepdims=True)
+    wanted = wanted - wanted.mean(axis=-1, keepdims=True)
+    scale = np.linalg.norm(slow, axis=-1) * np.linalg.norm(wanted, axis=-1)
+    r = np.divide((slow * wanted).sum(axis=-1), scale, out=np.zeros(len(scale)), where=scale > 0)
+    frame = pd.DataFrame({"subject": np.asarray(windowset.subjects), "r": r})
+    grouped = frame.groupby("subject", sort=True)["r"]
+    return pd.DataFrame({"windows": grouped.size(), "median_r": grouped.median()}).reset_index()
+

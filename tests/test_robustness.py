@@ -16,6 +16,7 @@ from mimo_lib.robustness import (
     evaluate_imputation,
     impute,
     present_mask,
+    slow_coupling,
     write_robustness,
 )
 from mimo_lib.trainer import train
@@ -151,3 +152,22 @@ def test_write_robustness_puts_both_tables_in_the_run_folder(denoising_run, sets
     pd.testing.assert_frame_equal(denoising, expected, check_dtype=False, atol=1e-6)
     with pytest.raises(ValueError, match="'holdout'"):
         write_robustness(denoising_run.run_dir, "holdout", sets=sets)
+
+
+def test_slow_coupling_finds_the_sign_of_each_subject():
+    rng = np.random.default_rng(0)
+    t = np.arange(400) / 25.0
+    windows, subjects = [], []
+    for subject, sign in [("A", 1.0), ("B", -1.0)]:
+        for _ in range(5):
+            breath = np.sin(2 * np.pi * 0.25 * t + rng.uniform(0, 2 * np.pi))
+            pulse = np.sin(2 * np.pi * 1.2 * t + rng.uniform(0, 2 * np.pi))
+            windows.append([sign * breath + 0.1 * rng.standard_normal(400), pulse + 0.3 * breath])
+            subjects.append(subject)
+    windowset = WindowSet(np.asarray(windows, dtype=np.float32), np.asarray(subjects), np.zeros(10),
+                          ["RESP", "PPG"], 25.0, {"method": "window"})
+    coupling = slow_coupling(windowset, "RESP", "PPG", cutoff_hz=0.6).set_index("subject")
+    assert coupling.loc["A", "median_r"] > 0.8 and coupling.loc["B", "median_r"] < -0.8
+    assert coupling["windows"].tolist() == [5, 5]
+    with pytest.raises(ValueError, match="ECG"):
+        slow_coupling(windowset, "ECG", "PPG", cutoff_hz=0.6)
