@@ -9,6 +9,7 @@ from mimo_lib.baseline import PCABaseline
 from mimo_lib.config import ModelConfig, ParamsError, load_params
 from mimo_lib.model import FUSIONS, Fusion, build_model, get_fusion, parameter_counts, register_fusion
 from mimo_lib.model import summarize, trace_shapes
+from mimo_lib.model.decoder import LatentToMap
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
@@ -257,3 +258,19 @@ def test_decoder_stages_set_the_decoder_depth_alone(decoder_stages: list[int]) -
 def test_decoder_stages_need_one_count_per_encoder_stage() -> None:
     with pytest.raises(ValueError, match="decoder_stages"):
         tiny(stages=[2, 2, 2], decoder_stages=[1, 1])
+
+
+def test_each_latent_step_decodes_into_its_own_stretch_of_the_shared_map() -> None:
+    to_map = LatentToMap(steps=4, dim=8, channels=5, length=32)
+    latent = torch.randn(2, 32)
+    changed = latent.clone()
+    changed[:, 8:16] += 1.0  # step 1 of 4
+    with torch.no_grad():
+        diff = (to_map(changed) - to_map(latent)).abs().sum(dim=(0, 1))
+    assert diff.shape == (32,)
+    assert (diff[:8] == 0).all() and (diff[16:] == 0).all() and diff[8:16].sum() > 0
+
+
+def test_latent_map_reaches_any_length() -> None:
+    assert LatentToMap(steps=4, dim=8, channels=5, length=30)(torch.randn(3, 32)).shape == (3, 5, 30)
+    assert LatentToMap(steps=1, dim=32, channels=5, length=7)(torch.randn(3, 32)).shape == (3, 5, 7)

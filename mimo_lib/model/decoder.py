@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -64,13 +66,37 @@ class DecoderBranch(nn.Module):
         return self.head(h)
 
 
+class LatentToMap(nn.Module):
+    """Each latent step ``[B, S, D]`` -> its own chunk of the shared map ``[B, C, L]`` (one transposed conv).
+
+    The mirror of the encoder's :class:`~mimo_lib.model.mimo_ae.Bottleneck`: one map
+    shared by all steps, so what the decoder learns at one time step serves every
+    other; with a single step (the flat bottleneck) it is a plain linear layer.
+    The map is resampled (linear interpolation) when ``S * chunk != L``.
+    """
+
+    def __init__(self, steps: int, dim: int, channels: int, length: int) -> None:
+        super().__init__()
+        self.steps, self.dim, self.length = steps, dim, length
+        self.chunk = math.ceil(length / steps)
+        self.proj = nn.ConvTranspose1d(dim, channels, self.chunk, stride=self.chunk)
+
+    def forward(self, latent: Tensor) -> Tensor:
+        steps = latent.view(latent.shape[0], self.steps, self.dim).transpose(1, 2)
+        shared = self.proj(steps)
+        if shared.shape[-1] != self.length:
+            shared = F.interpolate(shared, size=self.length, mode="linear", align_corners=False)
+        return F.relu(shared)
+
+
 class Decoder(nn.Module):
-    """Linear map from the latent to a shared ``[shared, T_last]`` map, then per-modality decoders."""
+    """Latent steps -> a shared ``[shared, T_last]`` map (:class:`LatentToMap`), then per-modality decoders."""
 
     def __init__(
         self,
         n_modalities: int,
         *,
+        latent_steps: int,
         latent_dim: int,
         shared_channels: int,
         lengths: list[int],
@@ -79,17 +105,12 @@ class Decoder(nn.Module):
     ) -> None:
         super().__init__()
         self.grouped = grouped
-        self.shared_shape = (shared_channels, lengths[-1])
-        self.shared = nn.Sequential(nn.Linear(latent_dim, shared_channels * lengths[-1]), nn.ReLU(inplace=True))
+        self.shared = LatentToMap(latent_steps, latent_dim // latent_steps, shared_channels, lengths[-1])
         options = dict(shared_channels=shared_channels, lengths=lengths, **branch)
         if grouped:
             self.branches = nn.ModuleList([DecoderBranch(groups=n_modalities, **options)])
         else:
             self.branches = nn.ModuleList([DecoderBranch(groups=1, **options) for _ in range(n_modalities)])
-
-    def expand(self, latent: Tensor) -> Tensor:
-        """The shared expansion ``[B, shared, T_last]`` every modality decoder starts from."""
-        return self.shared(latent).view(latent.shape[0], *self.shared_shape)
 
     def silence(self) -> None:
         """Zero the output convolutions: the decoder outputs zeros until training moves them."""
@@ -98,7 +119,7 @@ class Decoder(nn.Module):
             nn.init.zeros_(branch.head.bias)
 
     def forward(self, latent: Tensor) -> Tensor:
-        shared = self.expand(latent)
+        shared = self.shared(latent)
         if self.grouped:
             return self.branches[0](shared)
         return torch.cat([branch(shared) for branch in self.branches], dim=1)

@@ -82,6 +82,7 @@ class MiMoAE(nn.Module):
         self.fusion = get_fusion(cfg.fusion)(n_mod, token_dim, heads=cfg.attention_heads, dropout=cfg.dropout)
         self.decoder = Decoder(
             n_mod,
+            latent_steps=steps,
             latent_dim=cfg.latent_dim,
             shared_channels=cfg.compress_channels,
             lengths=self.lengths,
