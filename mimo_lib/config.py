@@ -130,7 +130,7 @@ class ModelConfig(_Section):
     fusion: str = "concat"
     latent_dim: int = Field(128, ge=1)
     bottleneck: Literal["flat", "temporal"] = "temporal"
-    latent_steps: int = Field(4, ge=1)
+    latent_steps: int = Field(16, ge=1)
     base_width: int = Field(16, ge=1)
     stages: list[int] = Field(default_factory=lambda: [2, 2, 2])
     decoder_stages: list[int] | None = None
