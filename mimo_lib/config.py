@@ -141,7 +141,6 @@ class ModelConfig(_Section):
     dropout: float = Field(0.0, ge=0, lt=1)
     attention_heads: int = Field(4, ge=1)
     grouped: bool = True
-    linear_path: bool = False
 
     @field_validator("fusion")
     @classmethod

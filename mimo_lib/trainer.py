@@ -221,8 +221,6 @@ class _Trainer:
         self.device = device
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
-        if self.model.linear_path is not None:
-            self.model.linear_path.fit_pca(sets["train"].windows)
         wrapped = distributed.wrap(self.model, self.device) if topology.distributed else self.model
         self.step_model = torch.compile(wrapped) if self.cfg.compile else wrapped
         self.loss_fn = HybridLoss(params.loss, self.modalities).to(self.device)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mimo_lib.baseline import PCABaseline
 from mimo_lib.config import ModelConfig, ParamsError, load_params
 from mimo_lib.model import FUSIONS, Fusion, build_model, get_fusion, parameter_counts, register_fusion
 from mimo_lib.model import summarize, trace_shapes
@@ -208,42 +207,6 @@ def test_stem_stride_sets_the_encoder_resolution(stem_stride: int, length: int) 
 def test_stem_stride_must_be_positive() -> None:
     with pytest.raises(ParamsError, match="stem_stride"):
         load_params(None, ["model.stem_stride=0"])
-
-
-@pytest.mark.parametrize("fusion", ["concat", "gated", "attention"])
-def test_linear_path_starts_as_pca_of_the_training_windows(fusion: str) -> None:
-    generator = torch.Generator().manual_seed(0)
-    train = torch.randn(200, 3, 40, generator=generator).cumsum(dim=-1)
-    windows = torch.randn(8, 3, 40, generator=generator).cumsum(dim=-1)
-    model = build_model(tiny(fusion=fusion, linear_path=True), MODALITIES, 40).eval()
-    model.linear_path.fit_pca(train.numpy())
-    pca = PCABaseline(16).fit(train.numpy())
-    with torch.no_grad():
-        output = model(windows)
-    expected_latent = torch.from_numpy(pca.encode(windows.numpy())).float()
-    expected = torch.from_numpy(pca.reconstruct(windows.numpy()))
-    torch.testing.assert_close(output.latent, expected_latent, rtol=1e-4, atol=1e-3)
-    torch.testing.assert_close(output.reconstruction, expected, rtol=1e-4, atol=1e-3)
-
-
-def test_linear_path_networks_learn_from_the_first_steps() -> None:
-    model = build_model(tiny(linear_path=True), MODALITIES, 40)
-    model.linear_path.fit_pca(torch.randn(100, 3, 40).numpy())
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    windows = torch.randn(16, 3, 40)
-    for _ in range(3):
-        optimizer.zero_grad()
-        (model(windows).reconstruction - windows).pow(2).mean().backward()
-        optimizer.step()
-    assert model.nonlinear_scale.item() != 0
-    assert all(branch.head.weight.abs().sum() > 0 for branch in model.decoder.branches)
-    assert model.encoder.stems()[0].weight.grad.abs().sum() > 0
-
-
-def test_linear_path_rejects_windows_of_another_shape() -> None:
-    model = build_model(tiny(linear_path=True), MODALITIES, 40)
-    with pytest.raises(ValueError, match=r"\(N, 3, 40\)"):
-        model.linear_path.fit_pca(torch.randn(50, 3, 41).numpy())
 
 
 @pytest.mark.parametrize("decoder_stages", [[1, 1, 1], [0, 1, 0]])

@@ -112,12 +112,6 @@ class Decoder(nn.Module):
         else:
             self.branches = nn.ModuleList([DecoderBranch(groups=1, **options) for _ in range(n_modalities)])
 
-    def silence(self) -> None:
-        """Zero the output convolutions: the decoder outputs zeros until training moves them."""
-        for branch in self.branches:
-            nn.init.zeros_(branch.head.weight)
-            nn.init.zeros_(branch.head.bias)
-
     def forward(self, latent: Tensor) -> Tensor:
         shared = self.shared(latent)
         if self.grouped:

@@ -14,7 +14,6 @@ from mimo_lib.model.blocks import BLOCK_SECOND_KERNEL
 from mimo_lib.model.decoder import Decoder
 from mimo_lib.model.encoder import Encoder, stage_lengths
 from mimo_lib.model.fusion import get_fusion
-from mimo_lib.model.linear_path import LinearPath
 
 
 @dataclass
@@ -90,11 +89,6 @@ class MiMoAE(nn.Module):
             stages=list(cfg.decoder_stages or cfg.stages),
             **branch,
         )
-        self.linear_path = LinearPath(n_mod, window_length, cfg.latent_dim) if cfg.linear_path else None
-        if self.linear_path is not None:
-            # the networks start silent, so the model starts as the linear path (PCA once fitted)
-            self.nonlinear_scale = nn.Parameter(torch.zeros(()))
-            self.decoder.silence()
 
     def _check(self, x: Tensor, present: Tensor | None) -> Tensor:
         expected = (len(self.modalities), self.window_length)
@@ -112,17 +106,12 @@ class MiMoAE(nn.Module):
     def encode(self, x: Tensor, present: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Latent ``[B, latent_dim]`` and modality weights ``[B, M]`` (averaged over latent steps)."""
         present = self._check(x, present)
-        x = x * present[:, :, None]
-        fused, weights = self.fusion(self.bottleneck(self.encoder(x)), present)
-        latent = fused.reshape(x.shape[0], self.latent_dim)
-        if self.linear_path is not None:
-            latent = self.linear_path.encode(x) + self.nonlinear_scale * latent
-        return latent, weights.mean(dim=1)
+        tokens = self.bottleneck(self.encoder(x * present[:, :, None]))
+        fused, weights = self.fusion(tokens, present)
+        return fused.reshape(x.shape[0], self.latent_dim), weights.mean(dim=1)
 
     def decode(self, latent: Tensor) -> Tensor:
         """Reconstruction ``[B, M, window_length]`` from latent vectors ``[B, latent_dim]``."""
-        if self.linear_path is not None:
-            return self.linear_path.decode(latent) + self.decoder(latent)
         return self.decoder(latent)
 
     def forward(self, x: Tensor, present: Tensor | None = None) -> AEOutput:
