@@ -24,8 +24,8 @@ trains, as long as ``data.root`` is spelled the same.
 from __future__ import annotations
 
 import argparse
-import re
 import json
+import re
 import tempfile
 import time
 from pathlib import Path

@@ -33,7 +33,7 @@ SNR_CAP_DB = 100.0
 HIGHER_IS_BETTER = {"pearson": True, "snr_db": True, "psd_corr": True, "mse": False, "mae": False, "prd": False}
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def pearson_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pearson r along the last axis; NaN where either side is constant."""
     a = a - a.mean(axis=-1, keepdims=True)
     b = b - b.mean(axis=-1, keepdims=True)
@@ -72,8 +72,8 @@ def reconstruction_metrics(
     return {
         "mse": (error**2).mean(axis=-1),
         "mae": np.abs(error).mean(axis=-1),
-        "pearson": _pearson(target, reconstruction),
+        "pearson": pearson_r(target, reconstruction),
         "snr_db": snr,
         "prd": prd,
-        "psd_corr": _pearson(psd_target, psd_recon),
+        "psd_corr": pearson_r(psd_target, psd_recon),
     }

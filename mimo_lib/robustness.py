@@ -29,7 +29,7 @@ from scipy import signal as sps
 from mimo_lib.config import CorruptionConfig
 from mimo_lib.corruption import corrupt
 from mimo_lib.evaluate import predict
-from mimo_lib.metrics import METRICS, reconstruction_metrics
+from mimo_lib.metrics import METRICS, pearson_r, reconstruction_metrics
 from mimo_lib.model import MiMoAE
 from mimo_lib.types import WindowSet
 
@@ -180,12 +180,7 @@ def slow_coupling(windowset: WindowSet, target: str, source: str, cutoff_hz: flo
         raise ValueError(f"unknown modality {missing}; the windows hold {list(windowset.modalities)}")
     sos = sps.butter(2, cutoff_hz, btype="lowpass", fs=windowset.rate, output="sos")
     slow = sps.sosfiltfilt(sos, windowset.windows[:, index[source]], axis=-1)
-    wanted = windowset.windows[:, index[target]]
-    slow = slow - slow.mean(axis=-1, keepdims=True)
-    wanted = wanted - wanted.mean(axis=-1, keepdims=True)
-    scale = np.linalg.norm(slow, axis=-1) * np.linalg.norm(wanted, axis=-1)
-    r = np.divide((slow * wanted).sum(axis=-1), scale, out=np.zeros(len(scale)), where=scale > 0)
+    r = pearson_r(windowset.windows[:, index[target]], slow)  # NaN for a constant window: left out of the median
     frame = pd.DataFrame({"subject": np.asarray(windowset.subjects), "r": r})
     grouped = frame.groupby("subject", sort=True)["r"]
     return pd.DataFrame({"windows": grouped.size(), "median_r": grouped.median()}).reset_index()
-
