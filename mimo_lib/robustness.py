@@ -1,7 +1,7 @@
 """Robustness of a trained model: missing sensors (cross-modal imputation) and corrupted inputs (denoising).
 
-- **Imputation.** A modality marked absent is zeroed at the input and masked out
-  of the fusion (``present``), so the latent comes from the other modalities only;
+- **Imputation.** A modality marked absent is fed as zeros and its tokens are
+  masked out of the fusion (``present``), so the latent comes from the other modalities only;
   the decoders still reconstruct every modality, the absent ones included.
   :func:`evaluate_imputation` scores each modality once absent (imputed from the
   others) and once present (all modalities seen), on the normalised scale.
@@ -59,14 +59,14 @@ def as_windowset(windows: np.ndarray, modalities: list[str], rate: float = 1.0) 
 def impute(
     model: MiMoAE, windows: np.ndarray | WindowSet, missing: list[str], batch_size: int = 256
 ) -> np.ndarray:
-    """Reconstruct every modality ``(N, M, T)`` from the present ones; ``missing`` inputs are zeroed and masked.
+    """Reconstruct every modality ``(N, M, T)`` from the present ones; ``missing`` inputs are fed as zeros and masked.
 
     Rows of the ``missing`` modalities are the imputed signals; the other rows are
     the model's reconstruction from the same partial input.
     """
     windowset = windows if isinstance(windows, WindowSet) else as_windowset(windows, list(model.modalities))
     present = present_mask(list(model.modalities), list(missing))
-    reconstruction, _, _ = predict(model, windowset, batch_size, present=present)  # the model zeroes absent inputs
+    reconstruction, _, _ = predict(model, windowset, batch_size, present=present)  # absent tokens are masked
     return reconstruction
 
 

@@ -107,6 +107,17 @@ def modality_mask(batch: int, n_modalities: int, p_drop: float, generator: torch
     return present
 
 
+def loss_weights(present: torch.Tensor, missing_weight: float) -> torch.Tensor:
+    """Per window and modality ``[B, M]``: 1 where present at the input, ``missing_weight`` where absent.
+
+    An absent modality's target is only partly predictable from the others; its
+    errors are large and would otherwise dominate the gradient of that modality's
+    decoder over the fine detail of the windows where it is present.
+    """
+    present = present.to(torch.float32)
+    return present + missing_weight * (1.0 - present)
+
+
 def random_circular_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Roll every window ``[B, M, T]`` by its own random offset (all modalities together)."""
     batch, _, length = x.shape
@@ -269,7 +280,8 @@ class _Trainer:
     def _forward_loss(self, inputs: torch.Tensor, target: torch.Tensor, present: torch.Tensor | None) -> Any:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             output = self.step_model(inputs, present)
-        return self.loss_fn(output.reconstruction.float(), target)
+        weights = None if present is None else loss_weights(present, self.cfg.missing_weight)
+        return self.loss_fn(output.reconstruction.float(), target, weights)
 
     def _fail(self, epoch: int, split: str, terms: dict[str, float]) -> None:
         component = _first_non_finite(terms)

@@ -70,6 +70,8 @@ def test_absent_modality_input_does_not_matter(fusion: str) -> None:
     changed[:, 1] = torch.randn(2, 80) * 10
     present = torch.tensor([[1.0, 0.0, 1.0]] * 2)
     assert torch.allclose(model(x, present).latent, model(changed, present).latent)
+    changed[:, 1] = float("nan")  # a sensor that delivered nothing
+    assert torch.allclose(model(x, present).latent, model(changed, present).latent)
 
 
 def test_uniform_weights_for_concat() -> None:

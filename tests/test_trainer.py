@@ -9,7 +9,14 @@ import torch
 
 from mimo_lib.checkpoint import CheckpointError, load_checkpoint
 from mimo_lib.config import load_params
-from mimo_lib.trainer import NonFiniteLossError, modality_mask, random_circular_shift, random_stretch, train
+from mimo_lib.trainer import (
+    NonFiniteLossError,
+    loss_weights,
+    modality_mask,
+    random_circular_shift,
+    random_stretch,
+    train,
+)
 from mimo_lib.types import WindowSet
 
 from conftest import zscored_windowset
@@ -77,7 +84,7 @@ def test_same_seed_same_numbers(tmp_path, sets):
 @pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
 def test_resume_equals_uninterrupted(tmp_path, sets, scheduler):
     augment = {"training.scheduler": scheduler, "training.random_crop": True, "training.modality_dropout": 0.3,
-               "training.stretch": 0.3,
+               "training.missing_weight": 0.5, "training.stretch": 0.3,
                "model.dropout": 0.1, "training.epochs": 3, "training.patience": 2}
     params = tiny_params(tmp_path, **augment, **{"training.checkpoint_every": 1})
     full = train(params, sets, run_dir=tmp_path / "full", progress=False)
@@ -130,6 +137,12 @@ def test_modality_mask_never_drops_everything():
     assert mask.any(dim=1).all()
     assert 0.05 < (~mask).float().mean() < 0.95
     assert modality_mask(100, 1, 0.9, generator).all()
+
+
+def test_loss_weights_scale_only_the_masked_modalities():
+    present = torch.tensor([[True, False, True], [True, True, True]])
+    np.testing.assert_array_equal(loss_weights(present, 0.25), [[1.0, 0.25, 1.0], [1.0, 1.0, 1.0]])
+    np.testing.assert_array_equal(loss_weights(present, 1.0), torch.ones(2, 3))
 
 
 def test_random_shift_is_a_circular_roll_shared_by_modalities():

@@ -104,10 +104,18 @@ class MiMoAE(nn.Module):
         return present.to(x.dtype)
 
     def encode(self, x: Tensor, present: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Latent ``[B, latent_dim]`` and modality weights ``[B, M]`` (averaged over latent steps)."""
+        """Latent ``[B, latent_dim]`` and modality weights ``[B, M]`` (averaged over latent steps).
+
+        Absent modalities (``present == 0``) are masked at the token level: their
+        tokens are replaced by zeros before fusion, so their input values (zeros,
+        NaN, or the real signal during modality-dropout training) never reach the
+        latent. Their encoders still see the input, which keeps BatchNorm's batch
+        statistics those of real signals while training.
+        """
         present = self._check(x, present)
-        tokens = self.bottleneck(self.encoder(x * present[:, :, None]))
-        fused, weights = self.fusion(tokens, present)
+        tokens = self.bottleneck(self.encoder(x))
+        absent = present[:, None, :, None] == 0
+        fused, weights = self.fusion(tokens.masked_fill(absent, 0.0), present)
         return fused.reshape(x.shape[0], self.latent_dim), weights.mean(dim=1)
 
     def decode(self, latent: Tensor) -> Tensor:
