@@ -174,6 +174,8 @@ def test_summary_and_shape_trace() -> None:
     table = trace_shapes(model)
     shapes = dict(zip(table["stage"], table["shape"], strict=True))
     assert shapes["input"] == (1, 3, 97)
+    assert shapes["encoder stem"] == (1, 3 * model.config.base_width, model.lengths[1])
+    assert shapes["decoder head"] == (1, 3, 97)
     assert shapes["bottleneck tokens"] == (1, 4, 3, 4)
     assert shapes["latent"] == (1, 16)
     assert shapes["reconstruction"] == (1, 3, 97)
@@ -202,7 +204,7 @@ def test_unknown_block_is_rejected_naming_the_key() -> None:
 def test_stem_stride_sets_the_encoder_resolution(stem_stride: int, length: int) -> None:
     model = build_model(tiny(stem_stride=stem_stride), MODALITIES, length)
     assert model.lengths[1] == -(-length // stem_stride)
-    assert model.encoder.stems()[0].stride == (stem_stride,)
+    assert model.encoder.stems()[0].stride == (1, stem_stride)
     assert model(torch.randn(2, 3, length)).reconstruction.shape == (2, 3, length)
 
 

@@ -5,11 +5,43 @@ itself (one per modality), stacked along the channel axis as one grouped
 convolution. ``groups=1`` is a single ordinary branch. Batch normalisation over
 ``G * C`` channels normalises each channel on its own, so a grouped block computes
 exactly what G separate blocks would.
+
+Layout: the blocks run on signals stored as one-row images ``[B, C, 1, L]`` in
+channels-last memory (:func:`to_rows`), with ``1 x k`` two-dimensional
+convolutions. That is the layout oneDNN convolves in on CPUs, so no convolution
+reorders its input or output; it computes exactly what ``Conv1d`` and
+``BatchNorm1d`` on ``[B, C, L]`` would, in fewer operations.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
+
+
+def to_rows(x: Tensor) -> Tensor:
+    """Signals ``[B, C, L]`` as one-row images ``[B, C, 1, L]`` in channels-last memory."""
+    return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+
+
+def from_rows(x: Tensor) -> Tensor:
+    """One-row images ``[B, C, 1, L]`` back to contiguous signals ``[B, C, L]``."""
+    return x.squeeze(2).contiguous()
+
+
+def row_conv(
+    in_channels: int, out_channels: int, kernel_size: int, *, stride: int = 1, groups: int = 1, bias: bool = True
+) -> nn.Conv2d:
+    """A same-padded 1-D convolution along the row of ``[B, C, 1, L]`` (kernel ``1 x kernel_size``)."""
+    return nn.Conv2d(
+        in_channels,
+        out_channels,
+        (1, kernel_size),
+        stride=(1, stride),
+        padding=(0, kernel_size // 2),
+        groups=groups,
+        bias=bias,
+    )
 
 
 def conv_output_length(length: int, kernel_size: int, stride: int = 1) -> int:
@@ -19,7 +51,7 @@ def conv_output_length(length: int, kernel_size: int, stride: int = 1) -> int:
 
 
 class ConvNorm(nn.Sequential):
-    """Grouped Conv1d (no bias) -> BatchNorm, optionally followed by ReLU."""
+    """Grouped row convolution (no bias) -> BatchNorm, optionally followed by ReLU, on ``[B, C, 1, L]``."""
 
     def __init__(
         self,
@@ -32,16 +64,9 @@ class ConvNorm(nn.Sequential):
         relu: bool = True,
     ) -> None:
         layers: list[nn.Module] = [
-            nn.Conv1d(
-                groups * in_channels,
-                groups * out_channels,
-                kernel_size,
-                stride=stride,
-                padding=kernel_size // 2,
-                groups=groups,
-                bias=False,
-            ),
-            nn.BatchNorm1d(groups * out_channels),
+            row_conv(groups * in_channels, groups * out_channels, kernel_size, stride=stride, groups=groups,
+                     bias=False),
+            nn.BatchNorm2d(groups * out_channels),
         ]
         if relu:
             layers.append(nn.ReLU(inplace=True))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mimo_lib.model.blocks import ConvNorm, ResBlock
+from mimo_lib.model.blocks import ConvNorm, ResBlock, from_rows, row_conv, to_rows
 from mimo_lib.model.encoder import stage_widths
 
 
@@ -37,11 +37,7 @@ class DecoderBranch(nn.Module):
         super().__init__()
         widths = stage_widths(base_width, len(stages))
         self.lengths = list(lengths)
-        self.expand = nn.Sequential(
-            nn.Conv1d(shared_channels, groups * widths[-1], 1, bias=False),
-            nn.BatchNorm1d(groups * widths[-1]),
-            nn.ReLU(inplace=True),
-        )
+        self.expand = ConvNorm(shared_channels, groups * widths[-1], 1)
         self.stages = nn.ModuleList(
             nn.Sequential(
                 *[
@@ -54,16 +50,17 @@ class DecoderBranch(nn.Module):
         self.ups = nn.ModuleList(
             ConvNorm(widths[i], widths[i - 1], kernel_size, groups=groups) for i in range(len(widths) - 1, 0, -1)
         )
-        self.head = nn.Conv1d(groups * widths[0], groups, kernel_size, padding=kernel_size // 2, groups=groups)
+        self.head = row_conv(groups * widths[0], groups, kernel_size, groups=groups)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, shared: Tensor) -> Tensor:
-        h = self.expand(shared)
+        h = self.expand(to_rows(shared))
         targets = self.lengths[::-1][1:]  # stage lengths from the deepest, then the window length
         for index, stage in enumerate(self.stages):
-            h = F.interpolate(stage(h), size=targets[index], mode="nearest")
+            h = F.interpolate(stage(h), size=(1, targets[index]), mode="nearest")
             if index < len(self.ups):
                 h = self.ups[index](h)
-        return self.head(h)
+        return from_rows(self.head(h))
 
 
 class LatentToMap(nn.Module):

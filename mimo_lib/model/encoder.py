@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from mimo_lib.model.blocks import ConvNorm, ResBlock, conv_output_length
+from mimo_lib.model.blocks import ConvNorm, ResBlock, conv_output_length, from_rows, row_conv, to_rows
 
 
 def stage_widths(base_width: int, n_stages: int) -> list[int]:
@@ -64,13 +64,14 @@ class EncoderBranch(nn.Module):
             blocks.append(nn.Sequential(*stage))
             in_width = width
         self.stages = nn.ModuleList(blocks)
-        self.compress = nn.Conv1d(groups * widths[-1], groups * compress_channels, 1, groups=groups)
+        self.compress = row_conv(groups * widths[-1], groups * compress_channels, 1, groups=groups)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: Tensor) -> Tensor:
-        h = self.stem(x)
+        h = self.stem(to_rows(x))
         for stage in self.stages:
             h = stage(h)
-        return self.compress(h)
+        return from_rows(self.compress(h))
 
 
 class Encoder(nn.Module):
@@ -93,6 +94,6 @@ class Encoder(nn.Module):
             return self.branches[0](x)
         return torch.cat([branch(x[:, m : m + 1]) for m, branch in enumerate(self.branches)], dim=1)
 
-    def stems(self) -> list[nn.Conv1d]:
+    def stems(self) -> list[nn.Conv2d]:
         """The first convolution of every branch (one per modality, or one grouped)."""
         return [branch.stem[0] for branch in self.branches]

@@ -81,7 +81,8 @@ def trace_shapes(model: MiMoAE, batch_size: int = 1) -> pd.DataFrame:
 
     Columns: ``stage``, ``shape`` and ``layout``. Branch stages are shown for all
     modalities stacked as channels (``grouped``) or for one modality's branch
-    (``per modality``) in the loop variant.
+    (``per modality``) in the loop variant, as signals ``[B, C, L]`` (inside the
+    branches they run as one-row images ``[B, C, 1, L]``).
     """
     branch_layout = "grouped" if model.config.grouped else "per modality"
     rows: list[dict[str, object]] = []
@@ -91,6 +92,8 @@ def trace_shapes(model: MiMoAE, batch_size: int = 1) -> pd.DataFrame:
 
         def record(_module: nn.Module, _inputs: object, output: object, name: str = name, layout: str = layout) -> None:
             tensor = output[0] if isinstance(output, tuple) else output
+            if tensor.dim() == 4:  # a branch's one-row image [B, C, 1, L], shown as the signal [B, C, L]
+                tensor = tensor.squeeze(2)
             rows.append({"stage": name, "shape": tuple(tensor.shape), "layout": layout})
 
         hooks.append(module.register_forward_hook(record))
