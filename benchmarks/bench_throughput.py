@@ -31,7 +31,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fusion", default="concat", choices=sorted(FUSIONS))
     parser.add_argument("--bottleneck", default="temporal", choices=["flat", "temporal"])
-    parser.add_argument("--block", default="basic", choices=["basic", "light"])
+    parser.add_argument("--block", default=ModelConfig().block, choices=["basic", "light"])
     parser.add_argument("--base-width", type=int, default=16)
     parser.add_argument("--stages", type=int, nargs="+", default=[2, 2, 2])
     parser.add_argument("--window-length", type=int, default=240)

@@ -136,7 +136,7 @@ class ModelConfig(_Section):
     decoder_stages: list[int] | None = None
     kernel_size: int = Field(7, ge=1)
     stem_stride: int = Field(2, ge=1)
-    block: Literal["basic", "light"] = "basic"
+    block: Literal["basic", "light"] = "light"
     compress_channels: int = Field(16, ge=1)
     dropout: float = Field(0.0, ge=0, lt=1)
     attention_heads: int = Field(4, ge=1)

@@ -40,6 +40,7 @@ Rules a user can rely on:
 from __future__ import annotations
 
 import math
+import shutil
 import time
 import warnings
 from dataclasses import dataclass
@@ -276,6 +277,30 @@ class _Trainer:
         self.history = [dict(row) for row in state["history"]]
         self.best = dict(state["extra"]["early_stopping"])
         self.start_epoch = int(state["epoch"])
+        if self.topology.is_main:
+            self._carry_best_checkpoint(path)
+
+    def _carry_best_checkpoint(self, resumed_from: Path) -> None:
+        """Give a run resumed into a new folder the best checkpoint so far (it may lie before the resume point).
+
+        It is the resumed checkpoint itself when that epoch was the best, else ``best.pt``
+        beside it; if neither holds the best epoch, the error says so now, not after training.
+        """
+        target = self.checkpoints / "best.pt"
+        if self.best["epoch"] == 0 or target.exists():
+            return
+        if self.best["epoch"] == self.start_epoch:
+            self.save(target, self.start_epoch)
+            return
+        source = resumed_from.parent / "best.pt"
+        if source.is_file() and int(load_checkpoint(source)["epoch"]) == self.best["epoch"]:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            return
+        raise CheckpointError(
+            f"cannot resume from {resumed_from}: its best epoch so far is {self.best['epoch']}, but neither it "
+            f"nor {source} holds that epoch's weights"
+        )
 
     def _forward_loss(self, inputs: torch.Tensor, target: torch.Tensor, present: torch.Tensor | None) -> Any:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):

@@ -183,10 +183,14 @@ def test_summary_and_shape_trace() -> None:
 
 
 def test_light_block_has_pointwise_second_convolutions_and_fewer_parameters() -> None:
-    basic = build_model(tiny(), MODALITIES, 240)
+    basic = build_model(tiny(block="basic"), MODALITIES, 240)
     light = build_model(tiny(block="light"), MODALITIES, 240)
-    second = [block.body[2][0].kernel_size[0] for block in light.modules() if type(block).__name__ == "ResBlock"]
-    assert second and set(second) == {1}
+
+    def second_kernels(model: torch.nn.Module) -> set[int]:
+        return {block.body[2][0].kernel_size[-1] for block in model.modules() if type(block).__name__ == "ResBlock"}
+
+    assert second_kernels(light) == {1}
+    assert second_kernels(basic) == {basic.config.kernel_size}
     assert parameter_counts(light)["total"] < parameter_counts(basic)["total"]
     out = light(torch.randn(2, 3, 240))
     assert out.reconstruction.shape == (2, 3, 240)
