@@ -145,7 +145,8 @@ def random_stretch(x: torch.Tensor, max_stretch: float, generator: torch.Generat
     index = left[:, None, :].expand(-1, x.shape[1], -1)
     out = torch.gather(x, 2, index) * (1 - frac) + torch.gather(x, 2, index + 1) * frac
     if rezscore:
-        out = (out - out.mean(dim=2, keepdim=True)) / out.std(dim=2, keepdim=True).clamp_min(1e-6)
+        # population std, as normalization.zscore_windows uses for the prepared windows
+        out = (out - out.mean(dim=2, keepdim=True)) / out.std(dim=2, keepdim=True, correction=0).clamp_min(1e-6)
     return out
 
 
