@@ -64,11 +64,13 @@ class HybridLoss(nn.Module):
         self.spectral_weight = cfg.spectral_weight
         self.register_buffer("weights", modality_weight_vector(cfg.modality_weights, self.modalities))
 
-    def forward(self, reconstruction: Tensor, target: Tensor, mask: Tensor | None = None) -> LossTerms:
+    def forward(self, reconstruction: Tensor, target: Tensor, window_weights: Tensor | None = None) -> LossTerms:
         """Loss of ``reconstruction`` against ``target``.
 
-        ``mask`` ``[B, M]`` (optional) weighs each window's modality, e.g. 0 to leave
-        a modality of a window out; per-modality terms are averaged over the mask.
+        ``window_weights`` ``[B, M]`` (optional) scale each window's error per modality
+        before the mean over windows (e.g. less for a modality masked at the input).
+        Per-modality terms stay means over all ``B`` windows, so the terms of the
+        slices of a batch add up to the term of the whole batch (distributed training).
         """
         if reconstruction.shape != target.shape or target.dim() != 3 or target.shape[1] != len(self.modalities):
             raise ValueError(
@@ -81,12 +83,10 @@ class HybridLoss(nn.Module):
         spec_rec = torch.fft.rfft(reconstruction, dim=2, norm="ortho").abs()
         spec_tgt = torch.fft.rfft(target, dim=2, norm="ortho").abs()
         spectral = (spec_rec - spec_tgt).pow(2).mean(dim=2)  # [B, M]
-        if mask is None:
-            mse_m, spectral_m = mse.mean(dim=0), spectral.mean(dim=0)
-        else:
-            mask = mask.to(mse.dtype)
-            count = mask.sum(dim=0).clamp_min(1.0)
-            mse_m, spectral_m = (mse * mask).sum(dim=0) / count, (spectral * mask).sum(dim=0) / count
+        if window_weights is not None:
+            window_weights = window_weights.to(mse.dtype)
+            mse, spectral = mse * window_weights, spectral * window_weights
+        mse_m, spectral_m = mse.mean(dim=0), spectral.mean(dim=0)
         weighted_mse = (self.weights * mse_m).sum()
         weighted_spectral = (self.weights * spectral_m).sum()
         total = (1.0 - self.spectral_weight) * weighted_mse + self.spectral_weight * weighted_spectral

@@ -113,7 +113,8 @@ def loss_weights(present: torch.Tensor, missing_weight: float) -> torch.Tensor:
 
     An absent modality's target is only partly predictable from the others; its
     errors are large and would otherwise dominate the gradient of that modality's
-    decoder over the fine detail of the windows where it is present.
+    decoder over the fine detail of the windows where it is present. The weights
+    scale errors inside the mean over windows (:class:`~mimo_lib.loss.HybridLoss`).
     """
     present = present.to(torch.float32)
     return present + missing_weight * (1.0 - present)

