@@ -123,10 +123,13 @@ def execute(notebook: str, output: Path, parameters: dict[str, Any]) -> Path:
 def _run(plan: _Plan) -> list[str]:
     """Train then analyse one strategy; the failures (at most one) as messages."""
     parameters = {"params_file": plan.params_file, "overrides": plan.overrides, "run_dir": str(plan.run_dir)}
+    # No widget in batch runs: nbclient can wait forever on a cell that displays one, the
+    # kernel idle and the notebook written up to it (jupyter/nbclient issue 312).
+    batch_only = {ANALYSIS_NOTEBOOK: {"interactive": False}}
     for notebook in (TRAINING_NOTEBOOK, ANALYSIS_NOTEBOOK):
         output = plan.run_dir / notebook
         try:
-            execute(notebook, output, parameters)
+            execute(notebook, output, {**parameters, **batch_only.get(notebook, {})})
         except Exception as error:  # one failing run must not stop the sweep
             return [_failure(plan.fusion, output, error)]
     return []

@@ -27,6 +27,7 @@ overrides = {}
 run_dir = None  # default: the run folder 03_training wrote for these params
 split = "test"
 numeric = "HR"  # monitor numeric predicted from the latent in the downstream example
+interactive = True  # show the widget explorer; batch runs (papermill) set False
 
 # %%
 from mimo_lib.config import load_params
@@ -120,4 +121,5 @@ else:
 # kernel with widgets; the per-subject figure above is the same view without them.
 
 # %%
-browser.widget
+if interactive:
+    display(browser.widget)
