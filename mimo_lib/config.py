@@ -225,7 +225,7 @@ class TrainingConfig(_Section):
     random_crop: bool = False
     stretch: float = Field(0.0, ge=0, lt=1)
     modality_dropout: float = Field(0.0, ge=0, lt=1)
-    missing_weight: float = Field(0.1, ge=0, le=1)
+    missing_weight: float = Field(0.03, ge=0, le=1)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None
 
