@@ -65,7 +65,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="slice the training windows (only) with this stride; val/test keep the params' stride")
     parser.add_argument("--imputation", action="store_true",
                         help="also score every model with each modality absent at the input "
-                             "(mimo_lib.robustness.evaluate_imputation on the test split; <out>.imputation.csv)")
+                             "(mimo_lib.robustness.evaluate_imputation on the test split; <out>.imputation.csv, "
+                             "and per test subject <out>.imputation_subjects.csv)")
     parser.add_argument("--coupling", action="append", default=[], metavar="TARGET:SOURCE:HZ",
                         help="print, per subject, the median r of TARGET with SOURCE low-passed at HZ "
                              "(mimo_lib.robustness.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
@@ -148,7 +149,7 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     for spec in args.coupling:
         print(coupling_table(sets, spec) + "\n")
     rows: list[dict[str, object]] = []
-    imputation: list[pd.DataFrame] | None = [] if args.imputation else None
+    imputation: dict[str, list[pd.DataFrame]] | None = {"pooled": [], "subjects": []} if args.imputation else None
     with tempfile.TemporaryDirectory() as scratch:
         for latent in args.latent:
             k = min(latent, len(sets["train"]))
@@ -166,10 +167,13 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
                         if args.out:  # keep what is done if a long run is cut short
                             write_raw(pd.DataFrame(rows), args.out)
                             if imputation:
-                                pd.concat(imputation).to_csv(args.out.with_suffix(".imputation.csv"), index=False)
+                                pd.concat(imputation["pooled"]).to_csv(args.out.with_suffix(".imputation.csv"),
+                                                                       index=False)
+                                pd.concat(imputation["subjects"]).to_csv(
+                                    args.out.with_suffix(".imputation_subjects.csv"), index=False)
     if imputation:
         print("## Imputation on the test subjects (modality absent at the input vs all present)\n")
-        print(imputation_table(pd.concat(imputation)) + "\n")
+        print(imputation_table(pd.concat(imputation["pooled"])) + "\n")
     return pd.DataFrame(rows)
 
 
@@ -181,7 +185,7 @@ def write_raw(raw: pd.DataFrame, out: Path) -> None:
 
 
 def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, WindowSet], scratch: Path,
-                     imputation: list[pd.DataFrame] | None, **labels: object) -> list[dict[str, object]]:
+                     imputation: dict[str, list[pd.DataFrame]] | None, **labels: object) -> list[dict[str, object]]:
     params = load_params(params_path, overrides)
     run_dir = scratch / "-".join(str(v) for v in labels.values())
     began = time.perf_counter()
@@ -194,7 +198,9 @@ def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, Win
              "best_val_mse": float(result.history["val_mse"].min()) if "val_mse" in result.history else np.nan}
     rows = summary_rows(metrics_table(sets["test"], recon, "mimo-ae"), **labels, **speed)
     if imputation is not None:
-        imputation.append(evaluate_imputation(result.model, sets["test"]).assign(**labels))
+        imputation["pooled"].append(evaluate_imputation(result.model, sets["test"]).assign(**labels))
+        imputation["subjects"].append(evaluate_imputation(result.model, sets["test"], by_subject=True)
+                                      .assign(**labels))
     mean = rows[-1]
     print(f"  {labels} r {mean['pearson']:.3f} SNR {mean['snr_db']:.2f} dB PRD {mean['prd']:.1f} % "
           f"best epoch {result.best_epoch}/{len(result.history)} {wall:.0f} s", flush=True)

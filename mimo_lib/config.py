@@ -13,7 +13,7 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -224,10 +224,16 @@ class TrainingConfig(_Section):
     compile: bool = False
     random_crop: bool = False
     stretch: float = Field(0.0, ge=0, lt=1)
-    modality_dropout: float = Field(0.0, ge=0, lt=1)
+    modality_dropout: Annotated[float, Field(ge=0, lt=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] = 0.0
     missing_weight: float = Field(0.03, ge=0, le=1)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None
+
+    def dropout_probabilities(self, modalities: list[str]) -> list[float]:
+        """Probability of masking each of ``modalities`` at the input (a mapping leaves the unnamed at 0)."""
+        if isinstance(self.modality_dropout, dict):
+            return [float(self.modality_dropout.get(name, 0.0)) for name in modalities]
+        return [float(self.modality_dropout)] * len(modalities)
 
 
 class TrackingConfig(_Section):
@@ -266,10 +272,15 @@ class Params(_Section):
         for key, mapping in (
             ("preprocessing.bands", self.preprocessing.bands),
             ("loss.modality_weights", self.loss.modality_weights),
+            ("training.modality_dropout", self.training.modality_dropout
+             if isinstance(self.training.modality_dropout, dict) else {}),
         ):
             unknown = sorted(set(mapping) - modalities)
             if unknown:
                 raise ValueError(f"{key} names unknown modalities {unknown}; modalities are {self.data.modalities}")
+        if min(self.training.dropout_probabilities(self.data.modalities)) >= 1:
+            raise ValueError(f"training.modality_dropout masks every modality always: {self.training.modality_dropout}; "
+                             "at least one needs a probability below 1")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -366,6 +377,8 @@ def _describe(error: ValidationError, source: str) -> str:
         key = ".".join(str(part) for part in item["loc"]) or "<root>"
         if item["type"] == "extra_forbidden":
             lines.append(f"  {key}: unknown key (value {item['input']!r})")
+        elif item["type"] == "value_error" and isinstance(item["input"], dict):
+            lines.append(f"  {key}: {item['msg']}")  # a cross-key check: its message names the keys and values
         else:
             lines.append(f"  {key}: {item['msg']} (got {item['input']!r})")
     return "\n".join(lines)

@@ -76,27 +76,36 @@ def _modality_means(target: np.ndarray, reconstruction: np.ndarray) -> dict[str,
     return {name: np.nanmean(values[name], axis=0) for name in METRICS}
 
 
-def evaluate_imputation(model: MiMoAE, windowset: WindowSet, batch_size: int = 256) -> pd.DataFrame:
+def evaluate_imputation(
+    model: MiMoAE, windowset: WindowSet, batch_size: int = 256, by_subject: bool = False
+) -> pd.DataFrame:
     """Per modality: metrics when it is absent at the input (imputed) and when all modalities are present.
 
     Columns: ``modality``, ``condition`` (``missing`` | ``present``), ``n_windows`` and
     every metric of :mod:`mimo_lib.metrics` (mean over windows, normalised scale).
+    ``by_subject`` adds a ``subject`` column and scores each subject's windows apart,
+    which shows whether a cross-modal relation holds for every subject or only on average.
     """
     modalities = list(model.modalities)
     if len(modalities) < 2:
         raise ValueError(f"imputation needs at least two modalities; the model has {modalities}")
     if len(windowset) == 0:
         raise ValueError("cannot evaluate imputation on an empty WindowSet")
+    subjects = np.asarray(windowset.subjects)
+    groups = {str(s): subjects == s for s in pd.unique(subjects)} if by_subject else {"": np.ones(len(subjects), bool)}
     full, _, _ = predict(model, windowset, batch_size)
-    present_scores = _modality_means(windowset.windows, full)
+    present_values = reconstruction_metrics(windowset.windows, full)
     rows = []
     for index, modality in enumerate(modalities):
         imputed = impute(model, windowset, [modality], batch_size)
-        missing_scores = _modality_means(windowset.windows[:, [index]], imputed[:, [index]])
-        for condition, scores, column in (("missing", missing_scores, 0), ("present", present_scores, index)):
-            rows.append({"modality": modality, "condition": condition, "n_windows": len(windowset),
-                         **{name: float(scores[name][column]) for name in METRICS}})
-    return pd.DataFrame(rows, columns=["modality", "condition", "n_windows", *METRICS])
+        missing_values = reconstruction_metrics(windowset.windows[:, [index]], imputed[:, [index]])
+        for condition, values, column in (("missing", missing_values, 0), ("present", present_values, index)):
+            for subject, selection in groups.items():
+                scores = {name: float(np.nanmean(values[name][selection, column])) for name in METRICS}
+                rows.append({"modality": modality, "condition": condition, "subject": subject,
+                             "n_windows": int(selection.sum()), **scores})
+    columns = ["modality", "condition", *(["subject"] if by_subject else []), "n_windows", *METRICS]
+    return pd.DataFrame(rows)[columns]
 
 
 def corrupt_windows(

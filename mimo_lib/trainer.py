@@ -94,16 +94,20 @@ def seed_everything(seed: int) -> torch.Generator:
     return generator
 
 
-def modality_mask(batch: int, n_modalities: int, p_drop: float, generator: torch.Generator) -> torch.Tensor:
-    """Boolean ``[batch, M]`` mask of present modalities; each is dropped with ``p_drop``.
+def modality_mask(batch: int, p_drop: list[float], generator: torch.Generator) -> torch.Tensor:
+    """Boolean ``[batch, M]`` mask of present modalities; modality ``m`` is dropped with ``p_drop[m]``.
 
-    A window never loses every modality: where all were drawn absent, one chosen at
-    random is kept.
+    A window never loses every modality: where all were drawn absent, one of those
+    with ``p_drop < 1``, chosen at random, is kept (a modality at 1 is always absent).
     """
-    present = torch.rand(batch, n_modalities, generator=generator) >= p_drop
+    probabilities = torch.tensor(p_drop, dtype=torch.float32)
+    present = torch.rand(batch, len(p_drop), generator=generator) >= probabilities
     empty = ~present.any(dim=1)
     if empty.any():
-        keep = torch.randint(n_modalities, (int(empty.sum()),), generator=generator)
+        eligible = (probabilities < 1).nonzero(as_tuple=True)[0]
+        if len(eligible) == 0:
+            raise ValueError(f"modality dropout probabilities {p_drop} leave no modality that can be present")
+        keep = eligible[torch.randint(len(eligible), (int(empty.sum()),), generator=generator)]
         present[empty.nonzero(as_tuple=True)[0], keep] = True
     return present
 
@@ -230,6 +234,7 @@ class _Trainer:
         self.params, self.cfg, self.run_dir = params, params.training, run_dir
         self.topology, self.progress = topology, progress and topology.is_main
         self.modalities, self.window_length = _check_sets(sets)
+        self.dropout_probabilities = self.cfg.dropout_probabilities(self.modalities)
         self.normalization = _model_normalization(sets["train"])
         self.rate = float(sets["train"].rate)
         self.device = device
@@ -337,9 +342,8 @@ class _Trainer:
             if self.cfg.corruption.probability > 0:
                 inputs = corrupt(target, self.cfg.corruption, sampling_rate=self.rate, generator=self.generator)
             present = None
-            if self.cfg.modality_dropout > 0:
-                present = modality_mask(len(batch), len(self.modalities), self.cfg.modality_dropout,
-                                        self.generator).to(self.device)
+            if any(self.dropout_probabilities):
+                present = modality_mask(len(batch), self.dropout_probabilities, self.generator).to(self.device)
                 present = distributed.shard(present, self.topology)
             target, inputs = distributed.shard(target, self.topology), distributed.shard(inputs, self.topology)
             terms = self._forward_loss(inputs, target, present)

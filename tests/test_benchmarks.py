@@ -40,6 +40,8 @@ def test_quality_benchmark_on_two_subjects(bidmc_dir: Path, tmp_path: Path) -> N
     imputed = pd.read_csv(out.with_suffix(".imputation.csv"))
     assert sorted(zip(imputed["modality"], imputed["condition"])) == sorted(
         (m, c) for m in ("RESP", "PLETH", "II") for c in ("missing", "present"))
+    by_subject = pd.read_csv(out.with_suffix(".imputation_subjects.csv"), dtype={"subject": str})
+    assert len(by_subject) == len(imputed) and set(by_subject["subject"]) == {"02"}  # the one test subject
     assert "## Imputation" in stdout
     assert set(raw["method"]) == {"mimo-ae", "pca-16"}
     assert list(raw.loc[raw["method"] == "pca-16", "modality"]) == ["RESP", "PLETH", "II", "mean"]

@@ -62,6 +62,18 @@ def test_band_for_unknown_modality_is_rejected():
         load_params(overrides={"preprocessing.bands": {"EEG": [1, 30]}})
 
 
+def test_modality_dropout_per_modality():
+    params = load_params(overrides={"training.modality_dropout": {"RESP": 1.0, "PPG": 0.2}})
+    assert params.training.dropout_probabilities(["ECG", "PPG", "RESP", "ABP"]) == [0.0, 0.2, 1.0, 0.0]
+    assert load_params(overrides=["training.modality_dropout=0.3"]).training.dropout_probabilities(["A", "B"]) == [0.3, 0.3]
+    with pytest.raises(ParamsError, match=r"training.modality_dropout names unknown modalities \['EEG'\]"):
+        load_params(overrides={"training.modality_dropout": {"EEG": 0.5}})
+    with pytest.raises(ParamsError, match="masks every modality always"):
+        load_params(overrides={"training.modality_dropout": {name: 1.0 for name in ("ECG", "PPG", "RESP", "ABP")}})
+    with pytest.raises(ParamsError, match="modality_dropout"):
+        load_params(overrides=["training.modality_dropout=1.0"])  # a single probability must stay below 1
+
+
 def test_override_without_equals_sign_is_explained():
     with pytest.raises(ParamsError, match="key=value"):
         parse_override("training.epochs")

@@ -112,6 +112,18 @@ def test_imputation_beats_predicting_zeros(dropout_run, sets):
     assert (present["mse"] <= missing["mse"] + 0.05).all()
 
 
+def test_imputation_by_subject_splits_the_pooled_means(dropout_run, sets):
+    test = sets["test"]
+    pooled = evaluate_imputation(dropout_run.model, test).set_index(["modality", "condition"])
+    table = evaluate_imputation(dropout_run.model, test, by_subject=True)
+    assert list(table.columns) == ["modality", "condition", "subject", "n_windows", *METRICS]
+    assert set(table["subject"]) == set(np.unique(test.subjects))
+    for (modality, condition), rows in table.groupby(["modality", "condition"]):
+        assert rows["n_windows"].sum() == len(test)
+        weighted = (rows["pearson"] * rows["n_windows"]).sum() / len(test)
+        assert weighted == pytest.approx(pooled.loc[(modality, condition), "pearson"], rel=1e-9)
+
+
 def test_imputation_needs_two_modalities(tmp_path, sets):
     single = build_model(tiny_params(tmp_path, **{"data.modalities": ["ECG"]}).model, ["ECG"], LENGTH)
     windowset = sets["test"].subset(np.ones(len(sets["test"]), bool))

@@ -134,10 +134,22 @@ def test_early_stopping_and_train_monitor_without_val(tmp_path, sets):
 
 def test_modality_mask_never_drops_everything():
     generator = torch.Generator().manual_seed(0)
-    mask = modality_mask(5000, 3, 0.9, generator)
+    mask = modality_mask(5000, [0.9] * 3, generator)
     assert mask.any(dim=1).all()
     assert 0.05 < (~mask).float().mean() < 0.95
-    assert modality_mask(100, 1, 0.9, generator).all()
+    assert modality_mask(100, [0.9], generator).all()
+
+
+def test_modality_mask_per_modality_probabilities():
+    generator = torch.Generator().manual_seed(0)
+    mask = modality_mask(5000, [1.0, 0.0, 0.5], generator)
+    assert not mask[:, 0].any()  # probability 1: never present, not even to keep a window non-empty
+    assert mask[:, 1].all()
+    assert 0.45 < mask[:, 2].float().mean() < 0.55
+    rescued = modality_mask(5000, [1.0, 0.9, 0.9], generator)
+    assert rescued.any(dim=1).all() and not rescued[:, 0].any()
+    with pytest.raises(ValueError, match="no modality"):
+        modality_mask(10, [1.0, 1.0], generator)
 
 
 def test_loss_weights_scale_only_the_masked_modalities():
