@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     impute.set_defaults(handler=_impute)
 
     robustness = commands.add_parser(
-        "robustness", help="write imputation_<split>.csv and denoising_<split>.csv into a run folder")
+        "robustness", help="write imputation_<split>[_subjects].csv and denoising_<split>.csv into a run folder")
     robustness.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
     robustness.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
     robustness.add_argument("--split", default="test")

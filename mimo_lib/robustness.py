@@ -157,7 +157,8 @@ def write_robustness(
     corruption: CorruptionConfig | None = None,
     seed: int = 0,
 ) -> list[Path]:
-    """Write ``imputation_<split>.csv`` (two or more modalities) and ``denoising_<split>.csv`` into a run folder.
+    """Write ``imputation_<split>.csv`` and ``imputation_<split>_subjects.csv`` (two or more modalities) and
+    ``denoising_<split>.csv`` into a run folder.
 
     The corruption defaults to the run's ``training.corruption`` (probability 0 read as 1).
     """
@@ -172,6 +173,8 @@ def write_robustness(
     if len(run.modalities) >= 2:
         paths.append(run.run_dir / f"imputation_{split}.csv")
         evaluate_imputation(run.model, windows).to_csv(paths[-1], index=False)
+        paths.append(run.run_dir / f"imputation_{split}_subjects.csv")
+        evaluate_imputation(run.model, windows, by_subject=True).to_csv(paths[-1], index=False)
     paths.append(run.run_dir / f"denoising_{split}.csv")
     evaluate_denoising(run.model, windows, corruption, seed).to_csv(paths[-1], index=False)
     return paths

@@ -155,11 +155,14 @@ def test_denoising_model_raises_the_snr(denoising_run, sets):
 
 def test_write_robustness_puts_both_tables_in_the_run_folder(denoising_run, sets):
     paths = write_robustness(denoising_run.run_dir, "test", sets=sets)
-    assert [p.name for p in paths] == ["imputation_test.csv", "denoising_test.csv"]
+    assert [p.name for p in paths] == ["imputation_test.csv", "imputation_test_subjects.csv", "denoising_test.csv"]
     imputation = pd.read_csv(paths[0])
     expected = evaluate_imputation(denoising_run.model, sets["test"])
     pd.testing.assert_frame_equal(imputation, expected, check_dtype=False, atol=1e-6)
-    denoising = pd.read_csv(paths[1])
+    by_subject = pd.read_csv(paths[1], dtype={"subject": str})
+    expected = evaluate_imputation(denoising_run.model, sets["test"], by_subject=True)
+    pd.testing.assert_frame_equal(by_subject, expected, check_dtype=False, atol=1e-6)
+    denoising = pd.read_csv(paths[2])
     # the run's own corruption settings (probability 1) are used by default
     expected = evaluate_denoising(denoising_run.model, sets["test"], CorruptionConfig(probability=1.0), seed=0)
     pd.testing.assert_frame_equal(denoising, expected, check_dtype=False, atol=1e-6)
