@@ -39,7 +39,7 @@ from mimo_lib.config import Params, load_params
 from mimo_lib.evaluate import metrics_table, predict
 from mimo_lib.model import FUSIONS
 from mimo_lib.prepare import SPLITS, prepare
-from mimo_lib.robustness import evaluate_imputation, slow_coupling
+from mimo_lib.robustness import evaluate_imputation, lagged_coupling, slow_coupling
 from mimo_lib.trainer import train
 from mimo_lib.types import WindowSet
 
@@ -70,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--coupling", action="append", default=[], metavar="TARGET:SOURCE:HZ",
                         help="print, per subject, the median r of TARGET with SOURCE low-passed at HZ "
                              "(mimo_lib.robustness.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
+    parser.add_argument("--lag", action="append", default=[], metavar="TARGET:SOURCE:MAX_S",
+                        help="print, per subject, the delay (0..MAX_S s) at which SOURCE best follows TARGET "
+                             "(mimo_lib.robustness.lagged_coupling), e.g. II:PLETH:0.8 (repeatable)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
                         help="print the tables of earlier raw CSVs (no training)")
@@ -148,6 +151,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     print(_describe(sets))
     for spec in args.coupling:
         print(coupling_table(sets, spec) + "\n")
+    for spec in args.lag:
+        print(lag_table(sets, spec) + "\n")
     rows: list[dict[str, object]] = []
     imputation: dict[str, list[pd.DataFrame]] | None = {"pooled": [], "subjects": []} if args.imputation else None
     with tempfile.TemporaryDirectory() as scratch:
@@ -265,6 +270,17 @@ def coupling_table(sets: dict[str, WindowSet], spec: str) -> str:
     positive = int((table["median_r"] > 0).sum())
     return (f"## {target} against {source} low-passed at {cutoff} Hz: median r per subject "
             f"({positive} of {len(table)} subjects positive)\n\n" + markdown(table))
+
+
+def lag_table(sets: dict[str, WindowSet], spec: str) -> str:
+    """Markdown: per split and subject, the delay at which a source best follows a target (``TARGET:SOURCE:MAX_S``)."""
+    target, source, max_lag = spec.split(":")
+    frames = [lagged_coupling(ws, target, source, float(max_lag)).assign(split=split) for split, ws in sets.items()]
+    table = pd.concat(frames)[["split", "subject", "windows", "lag_s", "median_r"]]
+    spread = table["lag_s"].agg(["min", "median", "max", "std"])
+    return (f"## {source} following {target}: best delay per subject, 0-{max_lag} s (over subjects: min "
+            f"{spread['min']:.2f}, median {spread['median']:.2f}, max {spread['max']:.2f}, s.d. {spread['std']:.2f} s)"
+            "\n\n" + markdown(table.round({"lag_s": 3, "median_r": 2})))
 
 
 def imputation_table(scores: pd.DataFrame) -> str:

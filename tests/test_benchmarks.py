@@ -28,11 +28,13 @@ def test_quality_benchmark_on_two_subjects(bidmc_dir: Path, tmp_path: Path) -> N
         "--set", 'data.splits={"train": ["01"], "test": ["02"]}', "--set", "data.optional_test_subjects=[]",
         "--set", f"paths.processed={tmp_path / 'processed'}", "--set", "training.batch_size=64",
         "--set", "model.base_width=4", "--fusion", "gated", "--seeds", "0", "--latent", "16",
-        "--epochs", "1", "--device", "cpu", "--train-stride", "2", "--imputation", "--coupling", "RESP:PLETH:0.6", "--out", str(out),
+        "--epochs", "1", "--device", "cpu", "--train-stride", "2", "--imputation", "--coupling", "RESP:PLETH:0.6", "--lag", "II:PLETH:0.8", "--out", str(out),
     )
     assert re.search(r"RESP against PLETH low-passed at 0.6 Hz: median r per subject \(\d of 2 subjects positive\)",
                      stdout)
     assert re.search(r"\| test \| 02 \| \d+ \| -?[01]\.\d+ \|", stdout)
+    assert re.search(r"PLETH following II: best delay per subject, 0-0.8 s", stdout)
+    assert re.search(r"\| train \| 01 \| \d+ \| 0\.\d+ \| -?[01]\.\d+ \|", stdout)
     # an 8-min recording gives at most 119 windows at the params' 4 s stride, about twice as many at 2 s
     assert "training windows sliced every 2 s" in stdout
     assert int(re.search(r"train: (\d+) windows", stdout).group(1)) > 119

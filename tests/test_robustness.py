@@ -15,6 +15,7 @@ from mimo_lib.robustness import (
     evaluate_denoising,
     evaluate_imputation,
     impute,
+    lagged_coupling,
     present_mask,
     slow_coupling,
     write_robustness,
@@ -187,3 +188,26 @@ def test_slow_coupling_finds_the_sign_of_each_subject():
     assert coupling["windows"].tolist() == [5, 5]
     with pytest.raises(ValueError, match="ECG"):
         slow_coupling(windowset, "ECG", "PPG", cutoff_hz=0.6)
+
+
+def test_lagged_coupling_finds_each_subjects_delay():
+    rng = np.random.default_rng(0)
+    rate, t = 25.0, np.arange(200) / 25.0
+    windows, subjects = [], []
+    for subject, delay in [("A", 0.2), ("B", 0.6)]:
+        for _ in range(4):
+            frequency, phase = rng.uniform(0.9, 1.4), rng.uniform(0, 2 * np.pi)
+            beats = np.sin(2 * np.pi * frequency * t + phase) ** 15  # sharp, QRS-like peaks
+            pulse = np.sin(2 * np.pi * frequency * (t - delay) + phase) ** 15
+            windows.append([beats, pulse + 0.05 * rng.standard_normal(len(t))])
+            subjects.append(subject)
+    windowset = WindowSet(np.asarray(windows, dtype=np.float32), np.asarray(subjects), np.zeros(8),
+                          ["ECG", "PPG"], rate, {"method": "window"})
+    table = lagged_coupling(windowset, "ECG", "PPG", max_lag_s=0.7).set_index("subject")
+    assert table.loc["A", "lag_s"] == pytest.approx(0.2, abs=1 / rate)
+    assert table.loc["B", "lag_s"] == pytest.approx(0.6, abs=1 / rate)
+    assert (table["median_r"] > 0.9).all() and table["windows"].tolist() == [4, 4]
+    with pytest.raises(ValueError, match="max_lag_s"):
+        lagged_coupling(windowset, "ECG", "PPG", max_lag_s=8.0)
+    with pytest.raises(ValueError, match="EDA"):
+        lagged_coupling(windowset, "EDA", "PPG", max_lag_s=0.5)
