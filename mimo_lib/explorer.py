@@ -59,13 +59,16 @@ class ReconstructionExplorer:
             names, self.windows.rate, indices=[0], titles=[f"{subject} @ {self.windows.starts[index]:.0f} s"],
         )
 
-    def static_figure(self) -> Figure:
-        """The middle window of every subject, all modalities: the explorer's view without widgets."""
+    def static_figure(self, reconstructions: dict[str, np.ndarray] | None = None) -> Figure:
+        """The middle window of every subject, all modalities: the explorer's view without widgets.
+
+        ``reconstructions`` (label -> ``(N, M, T)``) replaces the model's and the baseline's.
+        """
         picks = [self.indices(subject)[len(self.indices(subject)) // 2] for subject in self.subjects]
         titles = [f"{self.windows.subjects[i]} @ {self.windows.starts[i]:.0f} s" for i in picks]
         return plot_reconstructions(
-            self.windows.windows, self.reconstructions, self.windows.modalities, self.windows.rate,
-            indices=picks, titles=titles,
+            self.windows.windows, reconstructions or self.reconstructions, self.windows.modalities,
+            self.windows.rate, indices=picks, titles=titles,
         )
 
     @property

@@ -70,6 +70,18 @@ def impute(
     return reconstruction
 
 
+def impute_each(model: MiMoAE, windows: np.ndarray | WindowSet, batch_size: int = 256) -> np.ndarray:
+    """``(N, M, T)``: row ``m`` is modality ``m`` reconstructed with only it absent at the input."""
+    windowset = windows if isinstance(windows, WindowSet) else as_windowset(windows, list(model.modalities))
+    modalities = list(model.modalities)
+    if len(modalities) < 2:
+        raise ValueError(f"imputation needs at least two modalities; the model has {modalities}")
+    imputed = np.empty(windowset.windows.shape, dtype=np.float32)
+    for index, modality in enumerate(modalities):
+        imputed[:, index] = impute(model, windowset, [modality], batch_size)[:, index]
+    return imputed
+
+
 def _modality_means(target: np.ndarray, reconstruction: np.ndarray) -> dict[str, np.ndarray]:
     """NaN-aware mean over windows of every metric, ``(M,)`` each."""
     values = reconstruction_metrics(target, reconstruction)
@@ -86,22 +98,19 @@ def evaluate_imputation(
     ``by_subject`` adds a ``subject`` column and scores each subject's windows apart,
     which shows whether a cross-modal relation holds for every subject or only on average.
     """
-    modalities = list(model.modalities)
-    if len(modalities) < 2:
-        raise ValueError(f"imputation needs at least two modalities; the model has {modalities}")
     if len(windowset) == 0:
         raise ValueError("cannot evaluate imputation on an empty WindowSet")
+    imputed = impute_each(model, windowset, batch_size)
     subjects = np.asarray(windowset.subjects)
     groups = {str(s): subjects == s for s in pd.unique(subjects)} if by_subject else {"": np.ones(len(subjects), bool)}
     full, _, _ = predict(model, windowset, batch_size)
     present_values = reconstruction_metrics(windowset.windows, full)
+    missing_values = reconstruction_metrics(windowset.windows, imputed)
     rows = []
-    for index, modality in enumerate(modalities):
-        imputed = impute(model, windowset, [modality], batch_size)
-        missing_values = reconstruction_metrics(windowset.windows[:, [index]], imputed[:, [index]])
-        for condition, values, column in (("missing", missing_values, 0), ("present", present_values, index)):
+    for index, modality in enumerate(model.modalities):
+        for condition, values in (("missing", missing_values), ("present", present_values)):
             for subject, selection in groups.items():
-                scores = {name: float(np.nanmean(values[name][selection, column])) for name in METRICS}
+                scores = {name: float(np.nanmean(values[name][selection, index])) for name in METRICS}
                 rows.append({"modality": modality, "condition": condition, "subject": subject,
                              "n_windows": int(selection.sum()), **scores})
     columns = ["modality", "condition", *(["subject"] if by_subject else []), "n_windows", *METRICS]

@@ -41,6 +41,7 @@ from mimo_lib.plots.reconstruction import (
     plot_latent_projection,
     plot_psd_comparison,
 )
+from mimo_lib.robustness import evaluate_imputation, impute_each
 from mimo_lib.run import load_run
 
 # %%
@@ -100,6 +101,23 @@ save_figure(plot_latent_projection(evaluation.latent, windows.subjects), figures
 
 # %%
 save_figure(plot_fusion_weights(evaluation.weights, windows.modalities), figures_dir, f"fusion_weights_{split}")
+
+# %% [markdown]
+# ## Missing sensors
+# Each modality once absent at the input, reconstructed from the others
+# (imputed), next to its reconstruction with all present: Pearson r per subject.
+# A cross-modal relation that holds for some subjects only shows as an r that
+# changes sign between them. Models trained with `training.modality_dropout`
+# impute; others were never asked to.
+
+# %%
+if len(windows.modalities) > 1:
+    model = load_run(run_dir).model
+    imputation = evaluate_imputation(model, windows, by_subject=True)
+    imputation.to_csv(run_dir / f"imputation_{split}_subjects.csv", index=False)
+    display(imputation.pivot_table(index=["modality", "condition"], columns="subject", values="pearson").round(2))
+    imputed = {"all present": evaluation.reconstruction, "absent at input": impute_each(model, windows)}
+    save_figure(browser.static_figure(imputed), figures_dir, f"imputation_{split}")
 
 # %% [markdown]
 # ## Downstream: a monitor numeric from the latent

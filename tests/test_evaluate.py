@@ -7,6 +7,7 @@ import pytest
 from test_trainer import MODALITIES, sine_windows, tiny_params
 
 from mimo_lib.evaluate import evaluate_model, evaluate_run, predict
+from mimo_lib.explorer import ReconstructionExplorer
 from mimo_lib.metrics import METRICS
 from mimo_lib.model import build_model
 from mimo_lib.trainer import train
@@ -51,6 +52,13 @@ def test_evaluate_run_writes_metrics_and_figures(tmp_path, sets):
     for name in ("metrics_test.csv", "metrics_test_windows.csv", "figures/reconstructions_test.png",
                  "figures/psd_test.png", "figures/latent_pca_test.png", "figures/fusion_weights_test.png"):
         assert (result.run_dir / name).is_file(), name
+    browser = ReconstructionExplorer(evaluation)
+    figure = browser.static_figure({"a": evaluation.reconstruction, "b": 0 * evaluation.reconstruction})
+    subjects = list(dict.fromkeys(np.asarray(evaluation.windows.subjects).astype(str)))
+    assert len(figure.axes) == len(subjects) * len(evaluation.windows.modalities)
+    first = figure.axes[0]
+    assert [line.get_label() for line in first.get_lines()] == ["target", "a", "b"]
+    assert first.get_ylabel().startswith(f"{subjects[0]} @ ")
 
 
 def test_evaluate_run_needs_a_run_folder(tmp_path):

@@ -15,6 +15,7 @@ from mimo_lib.robustness import (
     evaluate_denoising,
     evaluate_imputation,
     impute,
+    impute_each,
     lagged_coupling,
     present_mask,
     slow_coupling,
@@ -111,6 +112,15 @@ def test_imputation_beats_predicting_zeros(dropout_run, sets):
         assert missing.loc[modality, "pearson"] > 0.6
     present = table[table["condition"] == "present"].set_index("modality")
     assert (present["mse"] <= missing["mse"] + 0.05).all()
+
+
+def test_impute_each_takes_each_modality_from_its_own_absent_pass(dropout_run, sets):
+    test = sets["test"]
+    each = impute_each(dropout_run.model, test)
+    for index, modality in enumerate(MODALITIES):
+        alone = impute(dropout_run.model, test, [modality])
+        np.testing.assert_allclose(each[:, index], alone[:, index], atol=1e-6)
+        assert not np.allclose(each[:, index], alone[:, 1 - index])
 
 
 def test_imputation_by_subject_splits_the_pooled_means(dropout_run, sets):
