@@ -47,6 +47,7 @@ from mimo_lib.run import load_run
 # %%
 params = load_params(params_file, overrides)
 run_dir = run_folder(params, run_dir)
+run = load_run(run_dir)
 figures_dir = run_dir / "figures"
 print(f"run folder {run_dir}")
 
@@ -112,11 +113,10 @@ save_figure(plot_fusion_weights(evaluation.weights, windows.modalities), figures
 
 # %%
 if len(windows.modalities) > 1:
-    model = load_run(run_dir).model
-    imputation = evaluate_imputation(model, windows, by_subject=True)
+    imputation = evaluate_imputation(run.model, windows, by_subject=True)
     imputation.to_csv(run_dir / f"imputation_{split}_subjects.csv", index=False)
     display(imputation.pivot_table(index=["modality", "condition"], columns="subject", values="pearson").round(2))
-    imputed = {"all present": evaluation.reconstruction, "absent at input": impute_each(model, windows)}
+    imputed = {"all present": evaluation.reconstruction, "absent at input": impute_each(run.model, windows)}
     save_figure(browser.static_figure(imputed), figures_dir, f"imputation_{split}")
 
 # %% [markdown]
@@ -131,7 +131,7 @@ numerics = cohort_numerics(params)
 if numerics is None:
     print("no monitor numerics come with these recordings")
 else:
-    display(evaluate_downstream(load_run(run_dir), numerics, numeric, test_split=split))
+    display(evaluate_downstream(run, numerics, numeric, test_split=split))
 
 # %% [markdown]
 # ## Explorer
