@@ -7,7 +7,7 @@ import torch
 from conftest import zscored_windowset
 from test_trainer import tiny_params
 
-from mimo_lib.config import CorruptionConfig
+from mimo_lib.config import CorruptionConfig, load_params
 from mimo_lib.metrics import METRICS
 from mimo_lib.model import build_model
 from mimo_lib.robustness import (
@@ -112,6 +112,14 @@ def test_imputation_beats_predicting_zeros(dropout_run, sets):
         assert missing.loc[modality, "pearson"] > 0.6
     present = table[table["condition"] == "present"].set_index("modality")
     assert (present["mse"] <= missing["mse"] + 0.05).all()
+
+
+def test_a_modality_always_dropped_trains_an_imputer_for_it(tmp_path, sets):
+    run = _train(tmp_path, sets, **{"training.modality_dropout": {"PPG": 1.0}, "training.missing_weight": 1.0})
+    table = evaluate_imputation(run.model, sets["test"]).set_index(["modality", "condition"])
+    zeros_mse = float((sets["test"].windows[:, 1] ** 2).mean())
+    assert table.loc[("PPG", "missing"), "mse"] < 0.6 * zeros_mse
+    assert load_params(run.run_dir / "params.yaml").training.dropout_probabilities(MODALITIES) == [0.0, 1.0]
 
 
 def test_impute_each_takes_each_modality_from_its_own_absent_pass(dropout_run, sets):
