@@ -39,7 +39,7 @@ from mimo_lib.config import Params, load_params
 from mimo_lib.evaluate import metrics_table, predict
 from mimo_lib.model import FUSIONS
 from mimo_lib.prepare import SPLITS, prepare
-from mimo_lib.robustness import evaluate_imputation, lagged_coupling, slow_coupling
+from mimo_lib.robustness import impute_each, lagged_coupling, score_imputation, slow_coupling
 from mimo_lib.trainer import train
 from mimo_lib.types import WindowSet
 
@@ -65,7 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="slice the training windows (only) with this stride; val/test keep the params' stride")
     parser.add_argument("--imputation", action="store_true",
                         help="also score every model with each modality absent at the input "
-                             "(mimo_lib.robustness.evaluate_imputation on the test split; <out>.imputation.csv, "
+                             "(mimo_lib.robustness.score_imputation on the test split; <out>.imputation.csv, "
                              "and per test subject <out>.imputation_subjects.csv)")
     parser.add_argument("--coupling", action="append", default=[], metavar="TARGET:SOURCE:HZ",
                         help="print, per subject, the median r of TARGET with SOURCE low-passed at HZ "
@@ -203,9 +203,9 @@ def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, Win
              "best_val_mse": float(result.history["val_mse"].min()) if "val_mse" in result.history else np.nan}
     rows = summary_rows(metrics_table(sets["test"], recon, "mimo-ae"), **labels, **speed)
     if imputation is not None:
-        imputation["pooled"].append(evaluate_imputation(result.model, sets["test"]).assign(**labels))
-        imputation["subjects"].append(evaluate_imputation(result.model, sets["test"], by_subject=True)
-                                      .assign(**labels))
+        imputed = impute_each(result.model, sets["test"])
+        for key, by_subject in (("pooled", False), ("subjects", True)):
+            imputation[key].append(score_imputation(sets["test"], recon, imputed, by_subject).assign(**labels))
     mean = rows[-1]
     print(f"  {labels} r {mean['pearson']:.3f} SNR {mean['snr_db']:.2f} dB PRD {mean['prd']:.1f} % "
           f"best epoch {result.best_epoch}/{len(result.history)} {wall:.0f} s", flush=True)

@@ -101,13 +101,24 @@ def evaluate_imputation(
     if len(windowset) == 0:
         raise ValueError("cannot evaluate imputation on an empty WindowSet")
     imputed = impute_each(model, windowset, batch_size)
+    full, _, _ = predict(model, windowset, batch_size)
+    return score_imputation(windowset, full, imputed, by_subject)
+
+
+def score_imputation(
+    windowset: WindowSet, full: np.ndarray, imputed: np.ndarray, by_subject: bool = False
+) -> pd.DataFrame:
+    """The table of :func:`evaluate_imputation` from predictions already made.
+
+    ``full`` is the reconstruction with every modality present (:func:`~mimo_lib.evaluate.predict`),
+    ``imputed`` that of :func:`impute_each`; scoring both ways (pooled and by subject) needs them once.
+    """
     subjects = np.asarray(windowset.subjects)
     groups = {str(s): subjects == s for s in pd.unique(subjects)} if by_subject else {"": np.ones(len(subjects), bool)}
-    full, _, _ = predict(model, windowset, batch_size)
     present_values = reconstruction_metrics(windowset.windows, full)
     missing_values = reconstruction_metrics(windowset.windows, imputed)
     rows = []
-    for index, modality in enumerate(model.modalities):
+    for index, modality in enumerate(windowset.modalities):
         for condition, values in (("missing", missing_values), ("present", present_values)):
             for subject, selection in groups.items():
                 scores = {name: float(np.nanmean(values[name][selection, index])) for name in METRICS}
@@ -180,10 +191,11 @@ def write_robustness(
     corruption = corruption or run.params.training.corruption
     paths = []
     if len(run.modalities) >= 2:
-        paths.append(run.run_dir / f"imputation_{split}.csv")
-        evaluate_imputation(run.model, windows).to_csv(paths[-1], index=False)
-        paths.append(run.run_dir / f"imputation_{split}_subjects.csv")
-        evaluate_imputation(run.model, windows, by_subject=True).to_csv(paths[-1], index=False)
+        full, _, _ = predict(run.model, windows)
+        imputed = impute_each(run.model, windows)
+        for suffix, by_subject in (("", False), ("_subjects", True)):
+            paths.append(run.run_dir / f"imputation_{split}{suffix}.csv")
+            score_imputation(windows, full, imputed, by_subject).to_csv(paths[-1], index=False)
     paths.append(run.run_dir / f"denoising_{split}.csv")
     evaluate_denoising(run.model, windows, corruption, seed).to_csv(paths[-1], index=False)
     return paths
@@ -231,8 +243,9 @@ def lagged_coupling(windowset: WindowSet, target: str, source: str, max_lag_s: f
     by_lag = np.stack([pearson_r(target_rows[:, : length - lag], source_rows[:, lag:]) for lag in range(max_lag + 1)])
     rows = []
     for subject in sorted(pd.unique(subjects)):
-        medians = np.nanmedian(by_lag[:, subjects == subject], axis=1)
+        selection = subjects == subject
+        medians = np.nanmedian(by_lag[:, selection], axis=1)
         best = int(np.nanargmax(medians))
-        rows.append({"subject": subject, "windows": int((subjects == subject).sum()),
+        rows.append({"subject": subject, "windows": int(selection.sum()),
                      "lag_s": best / windowset.rate, "median_r": float(medians[best])})
     return pd.DataFrame(rows, columns=["subject", "windows", "lag_s", "median_r"])

@@ -41,7 +41,7 @@ from mimo_lib.plots.reconstruction import (
     plot_latent_projection,
     plot_psd_comparison,
 )
-from mimo_lib.robustness import evaluate_imputation, impute_each
+from mimo_lib.robustness import impute_each, score_imputation
 from mimo_lib.run import load_run
 
 # %%
@@ -113,11 +113,12 @@ save_figure(plot_fusion_weights(evaluation.weights, windows.modalities), figures
 
 # %%
 if len(windows.modalities) > 1:
-    imputation = evaluate_imputation(run.model, windows, by_subject=True)
+    imputed = impute_each(run.model, windows)
+    imputation = score_imputation(windows, evaluation.reconstruction, imputed, by_subject=True)
     imputation.to_csv(run_dir / f"imputation_{split}_subjects.csv", index=False)
     display(imputation.pivot_table(index=["modality", "condition"], columns="subject", values="pearson").round(2))
-    imputed = {"all present": evaluation.reconstruction, "absent at input": impute_each(run.model, windows)}
-    save_figure(browser.static_figure(imputed), figures_dir, f"imputation_{split}")
+    reconstructions = {"all present": evaluation.reconstruction, "absent at input": imputed}
+    save_figure(browser.static_figure(reconstructions), figures_dir, f"imputation_{split}")
 
 # %% [markdown]
 # ## Downstream: a monitor numeric from the latent
