@@ -24,7 +24,7 @@ demo: install
 ## All tests: pytest on mimo_lib, then the numbered notebooks under nbval with the smoke params.
 test: install
 	$(PY) -m pytest -n 2 tests
-	$(PY) -m mimo_lib.notebooks nbval
+	$(PY) -m mimo_lib.nbtests nbval
 
 sweep: install
 	$(VENV)/bin/mimo sweep --params params/default.yaml --fusion concat gated attention

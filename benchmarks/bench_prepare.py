@@ -1,7 +1,7 @@
 """Real-time factor of preparing one hour of three-modality 1 kHz recordings.
 
 Prints recording seconds per processing second for the vectorised pipeline
-(:func:`mimo_lib.prepare.prepare_recording` + per-window z-score) beside a naive
+(:func:`mimo_lib.data.prepare.prepare_recording` + per-window z-score) beside a naive
 baseline measured in the same run: the same resampling and filtering, then
 quality checks and z-scores in a Python loop over windows. Both must keep the
 same windows.
@@ -19,12 +19,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mimo_lib.config import SyntheticConfig, load_params
-from mimo_lib.normalization import zscore_windows
-from mimo_lib.prepare import prepare_recording, window_samples
-from mimo_lib.signals import bandpass, modality_bands, resample
-from mimo_lib.sources.synthetic import simulate_subject
-from mimo_lib.types import Recording
-from mimo_lib.windowing import fill_short_gaps, native_windows, window_count
+from mimo_lib.data.normalization import zscore_windows
+from mimo_lib.data.prepare import prepare_recording, window_samples
+from mimo_lib.data.signals import bandpass, modality_bands, resample
+from mimo_lib.data.sources.synthetic import simulate_subject
+from mimo_lib.data.types import Recording
+from mimo_lib.data.windowing import fill_short_gaps, native_windows, window_count
 
 MODALITIES = ["ECG", "PPG", "RESP"]
 

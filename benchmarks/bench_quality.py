@@ -1,8 +1,8 @@
 """Reconstruction quality of MiMo-AE against PCA at equal latent size, on real recordings.
 
 For every latent size, fusion strategy, variant and seed the script trains a model
-on the prepared training windows (:func:`mimo_lib.trainer.train`), scores it on the
-test split with :func:`mimo_lib.evaluate.evaluate_model`, and scores PCA with as many
+on the prepared training windows (:func:`mimo_lib.training.trainer.train`), scores it on the
+test split with :func:`mimo_lib.evaluation.evaluate.evaluate_model`, and scores PCA with as many
 components, fitted on the same training windows, in the same run. Tables give
 Pearson r, SNR (dB), PRD (%) and MSE per modality and their mean over modalities,
 as mean ± std over seeds; a second table gives training windows/s, epochs to the
@@ -34,14 +34,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mimo_lib.baseline import PCABaseline
 from mimo_lib.config import Params, load_params
-from mimo_lib.evaluate import metrics_table, predict
+from mimo_lib.data.prepare import SPLITS, prepare
+from mimo_lib.data.types import WindowSet
+from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.coupling import lagged_coupling, slow_coupling
+from mimo_lib.evaluation.evaluate import metrics_table
+from mimo_lib.evaluation.robustness import score_imputation
 from mimo_lib.model import FUSIONS
-from mimo_lib.prepare import SPLITS, prepare
-from mimo_lib.robustness import impute_each, lagged_coupling, score_imputation, slow_coupling
-from mimo_lib.trainer import train
-from mimo_lib.types import WindowSet
+from mimo_lib.model.inference import impute_each, predict
+from mimo_lib.training.trainer import train
 
 REPORTED = {"pearson": "r", "snr_db": "SNR dB", "prd": "PRD %", "mse": "MSE"}
 SPEED = ("train_win_s", "best_epoch", "epochs_run", "wall_s", "infer_win_s", "best_val_mse")
@@ -65,14 +67,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="slice the training windows (only) with this stride; val/test keep the params' stride")
     parser.add_argument("--imputation", action="store_true",
                         help="also score every model with each modality absent at the input "
-                             "(mimo_lib.robustness.score_imputation on the test split; <out>.imputation.csv, "
+                             "(mimo_lib.evaluation.robustness.score_imputation on the test split; <out>.imputation.csv, "
                              "and per test subject <out>.imputation_subjects.csv)")
     parser.add_argument("--coupling", action="append", default=[], metavar="TARGET:SOURCE:HZ",
                         help="print, per subject, the median r of TARGET with SOURCE low-passed at HZ "
-                             "(mimo_lib.robustness.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
+                             "(mimo_lib.evaluation.coupling.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
     parser.add_argument("--lag", action="append", default=[], metavar="TARGET:SOURCE:MAX_S",
                         help="print, per subject, the delay (0..MAX_S s) at which SOURCE best follows TARGET "
-                             "(mimo_lib.robustness.lagged_coupling), e.g. II:PLETH:0.8 (repeatable)")
+                             "(mimo_lib.evaluation.coupling.lagged_coupling), e.g. II:PLETH:0.8 (repeatable)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
     parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
                         help="print the tables of earlier raw CSVs (no training)")
@@ -118,7 +120,7 @@ def summary_rows(table: pd.DataFrame, **labels: object) -> list[dict[str, object
 
 
 def inference_rate(model: torch.nn.Module, windows: WindowSet, repeats: int = 3) -> float:
-    """Windows per second of :func:`mimo_lib.evaluate.predict` (best of ``repeats``)."""
+    """Windows per second of :func:`mimo_lib.model.inference.predict` (best of ``repeats``)."""
     predict(model, windows)
     best = min(_seconds(lambda: predict(model, windows)) for _ in range(repeats))
     return len(windows) / best

@@ -23,8 +23,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from mimo_lib.config import LossConfig, ModelConfig
-from mimo_lib.loss import HybridLoss
 from mimo_lib.model import FUSIONS, MiMoAE, build_model
+from mimo_lib.training.loss import HybridLoss
 
 
 def parse_args() -> argparse.Namespace:

@@ -18,8 +18,8 @@ import pandas as pd
 from mimo_lib.config import ParamsError, load_params
 
 if TYPE_CHECKING:
+    from mimo_lib.data.types import WindowSet
     from mimo_lib.run import TrainedRun
-    from mimo_lib.types import WindowSet
 
 Handler = Callable[[argparse.Namespace], None]
 
@@ -39,7 +39,7 @@ def _print_table(title: str, table: pd.DataFrame) -> None:
 
 
 def _prepare(args: argparse.Namespace) -> None:
-    from mimo_lib.prepare import drop_report, prepare
+    from mimo_lib.data.prepare import drop_report, prepare
 
     params = load_params(args.params, args.overrides)
     sets = prepare(params, force=args.force)
@@ -49,24 +49,30 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from mimo_lib.distributed import topology_from_env
-    from mimo_lib.evaluate import evaluate_run
-    from mimo_lib.trainer import train
+    from mimo_lib.data.prepare import prepare
+    from mimo_lib.reports import evaluate_run, evaluation_figures, save_figures, save_training_figures
+    from mimo_lib.training.distributed import topology_from_env
+    from mimo_lib.training.trainer import train
 
     params = load_params(args.params, args.overrides)
-    result = train(params)
-    if not topology_from_env().is_main:
+    is_main = topology_from_env().is_main
+    sets = prepare(params, progress=is_main)  # cache writes are atomic: concurrent ranks agree
+    result = train(params, sets)
+    if not is_main:
         return  # under torchrun, rank 0 reports and evaluates
+    save_training_figures(result, sets, params.tracking.n_example_windows)
     print(f"run folder: {result.run_dir}  (best epoch {result.best_epoch}, {result.train_seconds:.1f} s)")
     if not args.no_evaluate:
-        evaluation = evaluate_run(result.run_dir, split=args.split)
+        evaluation = evaluate_run(result.run_dir, split=args.split, sets=sets)
+        save_figures(evaluation_figures(evaluation, params.tracking.n_example_windows), result.run_dir / "figures")
         _print_table(f"{args.split} metrics per modality", evaluation.per_modality)
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from mimo_lib.evaluate import evaluate_run
+    from mimo_lib.reports import evaluate_run, evaluation_figures, save_figures
 
     evaluation = evaluate_run(args.run, split=args.split)
+    save_figures(evaluation_figures(evaluation), args.run / "figures")
     _print_table(f"{args.split} metrics per modality", evaluation.per_modality)
     _print_table(f"{args.split} metrics overall", evaluation.overall)
 
@@ -88,7 +94,7 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def _fetch(args: argparse.Namespace) -> None:
-    from mimo_lib.fetch import fetch_bidmc
+    from mimo_lib.data.fetch import fetch_bidmc
 
     paths = fetch_bidmc(args.dest, source=args.source)
     print(f"{len(paths)} files verified in {args.dest}")
@@ -148,9 +154,9 @@ def _impute(args: argparse.Namespace) -> None:
 
 
 def _robustness(args: argparse.Namespace) -> None:
-    from mimo_lib.robustness import write_robustness
+    from mimo_lib.run import load_run
 
-    for path in write_robustness(args.run, args.split, checkpoint=args.checkpoint, seed=args.seed):
+    for path in load_run(args.run, args.checkpoint).write_robustness(args.split, seed=args.seed):
         _print_table(path.stem, pd.read_csv(path))
 
 

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mimo_lib.registry import FUSIONS, SOURCES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PARAMS = PROJECT_ROOT / "params" / "default.yaml"
 
@@ -50,7 +52,7 @@ class SyntheticConfig(_Section):
 class DataConfig(_Section):
     """Where recordings come from and which signals are modalities."""
 
-    source: Literal["synthetic", "csv", "wfdb"] = "synthetic"
+    source: str = "synthetic"
     root: str = "data/raw/synthetic"
     file_glob: str = "*.csv"
     subject_pattern: str = r"(?P<subject>.+)"
@@ -61,6 +63,12 @@ class DataConfig(_Section):
     splits: dict[str, list[str]] = Field(default_factory=dict)
     optional_test_subjects: list[str] = Field(default_factory=list)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
+
+    @field_validator("source")
+    @classmethod
+    def _source_registered(cls, value: str) -> str:
+        SOURCES.lookup(value)
+        return value
 
     @field_validator("modalities")
     @classmethod
@@ -145,10 +153,7 @@ class ModelConfig(_Section):
     @field_validator("fusion")
     @classmethod
     def _fusion_registered(cls, value: str) -> str:
-        from mimo_lib.model.fusion import FUSIONS  # imported here: the model package needs torch
-
-        if value not in FUSIONS:
-            raise ValueError(f"unknown fusion {value!r}; valid fusions are {sorted(FUSIONS)}")
+        FUSIONS.lookup(value)
         return value
 
     @field_validator("stages")

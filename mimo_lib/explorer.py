@@ -1,6 +1,6 @@
 """Browse the reconstructions of an evaluation: subject, window and modality.
 
-:class:`ReconstructionExplorer` wraps an :class:`~mimo_lib.evaluate.Evaluation`.
+:class:`ReconstructionExplorer` wraps an :class:`~mimo_lib.evaluation.evaluate.Evaluation`.
 ``explorer.widget`` is an ipywidgets panel (dropdowns and a slider redrawing one
 figure); ``explorer.figure(subject, window, modality)`` draws the same view without
 widgets, and ``explorer.static_figure()`` shows one window per subject for readers
@@ -19,7 +19,7 @@ from mimo_lib.plots.reconstruction import plot_reconstructions
 if TYPE_CHECKING:
     import ipywidgets
 
-    from mimo_lib.evaluate import Evaluation
+    from mimo_lib.evaluation.evaluate import Evaluation
 
 ALL = "all modalities"
 

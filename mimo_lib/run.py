@@ -2,8 +2,8 @@
 
 :func:`load_run` rebuilds the model of a run folder's checkpoint together with
 its params. :meth:`TrainedRun.encode` takes recordings (preprocessed exactly as
-the run's training data: :func:`mimo_lib.prepare.prepare_recording`, then the
-run's normalisation), a prepared :class:`~mimo_lib.types.WindowSet` or an
+the run's training data: :func:`mimo_lib.data.prepare.prepare_recording`, then the
+run's normalisation), a prepared :class:`~mimo_lib.data.types.WindowSet` or an
 ``(N, M, T)`` array already on the model's scale, and returns one row per window:
 
 ``subject, start, latent_0 … latent_{k-1}, weight_<modality> …, mean_<modality> …, std_<modality> …``
@@ -24,16 +24,18 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mimo_lib.checkpoint import load_model
-from mimo_lib.config import Params
-from mimo_lib.evaluate import predict
+from mimo_lib.config import CorruptionConfig, Params
+from mimo_lib.data.normalization import normalize
+from mimo_lib.data.prepare import prepare, prepare_recording
+from mimo_lib.data.sources import load_recordings
+from mimo_lib.data.types import Recording, WindowSet
+from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
-from mimo_lib.normalization import normalize
-from mimo_lib.robustness import as_windowset, impute, present_mask
-from mimo_lib.sources import load_recordings
-from mimo_lib.types import Recording, WindowSet
+from mimo_lib.model.inference import as_windowset, impute, predict, present_mask
+from mimo_lib.training.checkpoint import load_model
 
-Source = Recording | Sequence[Recording] | WindowSet | np.ndarray
+Source = str | Path | Recording | Sequence[Recording] | WindowSet | np.ndarray
+SOURCE_TYPES = "a path (file or folder of recordings), a Recording, a list of Recordings, a WindowSet or an (N, M, T) array"
 
 
 def _numpy(value: Any) -> np.ndarray:
@@ -59,9 +61,7 @@ class TrainedRun:
         return [f"latent_{i}" for i in range(self.model.latent_dim)]
 
     def split(self, name: str) -> WindowSet:
-        """Prepared windows of one split of the run's own data (cached by :func:`mimo_lib.prepare.prepare`)."""
-        from mimo_lib.prepare import prepare
-
+        """Prepared windows of one split of the run's own data (cached by :func:`mimo_lib.data.prepare.prepare`)."""
         sets = prepare(self.params, progress=False)
         if name not in sets:
             raise ValueError(f"the run's params define no {name!r} split; available: {sorted(sets)}")
@@ -110,20 +110,22 @@ class TrainedRun:
         return normalize(raw, subjects, method, stats)
 
     def windows(self, source: Source, missing: Sequence[str] = ()) -> WindowSet:
-        """Model-ready windows from recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is).
+        """Model-ready windows from a path, recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is).
 
-        Recordings are prepared without the ``missing`` modalities (they may lack
-        them; they take no part in quality control) and those rows are left zero.
+        A path (a file or a folder of recordings) is read with the run's own source
+        settings (:meth:`read_recordings`). Recordings are prepared without the
+        ``missing`` modalities (they may lack them; they take no part in quality
+        control) and those rows are left zero.
         """
-        from mimo_lib.prepare import prepare_recording
-
+        if isinstance(source, (str, Path)):
+            source = self.read_recordings(source, missing)
         if isinstance(source, WindowSet):
             if source.modalities != self.modalities:
                 raise ValueError(f"windows have modalities {source.modalities}; the run expects {self.modalities}")
             return source
         if isinstance(source, np.ndarray):
             return as_windowset(source, self.modalities, self.params.preprocessing.target_rate)
-        recordings = [source] if isinstance(source, Recording) else list(source)
+        recordings = [source] if isinstance(source, Recording) else _recording_list(source)
         params = self._params_without(missing)
         prepared = [prepare_recording(recording, params) for recording in recordings]
         dropped = {p.subject: p.dropped for p in prepared}
@@ -192,12 +194,33 @@ class TrainedRun:
         return (recon * std + mean).astype(np.float32)
 
     def impute(self, source: Source, missing: list[str], batch_size: int = 256) -> np.ndarray:
-        """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.robustness.impute`).
+        """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.model.inference.impute`).
 
         Values are on the model's normalised scale: the statistics of a sensor that
         was never recorded are unknown, so its physical scale cannot be restored.
         """
         return impute(self.model, self.windows(source, missing), missing, batch_size)
+
+
+    def write_robustness(self, split: str = "test", sets: dict[str, WindowSet] | None = None,
+                         corruption: CorruptionConfig | None = None, seed: int = 0) -> list[Path]:
+        """Imputation and denoising tables of ``split`` into the run folder (:func:`mimo_lib.evaluation.robustness.write_robustness`).
+
+        The corruption defaults to the run's ``training.corruption`` (probability 0 read as 1).
+        """
+        if sets is not None and split not in sets:
+            raise ValueError(f"no {split!r} split among the given windows; available: {sorted(sets)}")
+        windows = self.split(split) if sets is None else sets[split]
+        return write_robustness(self.model, windows, self.run_dir, split,
+                                corruption or self.params.training.corruption, seed)
+
+
+def _recording_list(source: object) -> list[Recording]:
+    """``source`` as a list of recordings; anything else is a TypeError naming what is accepted."""
+    items = list(source) if isinstance(source, Sequence) else None
+    if items is None or not all(isinstance(item, Recording) for item in items):
+        raise TypeError(f"recordings must be {SOURCE_TYPES}; got {type(source).__name__}")
+    return items
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best.pt", device: str = "cpu") -> TrainedRun:

@@ -33,8 +33,9 @@ import papermill as pm
 from papermill.exceptions import PapermillExecutionError
 from tqdm.auto import tqdm
 
-from mimo_lib import comparison
 from mimo_lib.config import PROJECT_ROOT, Params, ParamsError, load_params, parse_override, read_yaml
+from mimo_lib.data.prepare import prepare
+from mimo_lib.evaluation import comparison
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 FUSION_DIR = PROJECT_ROOT / "params" / "fusion"
@@ -160,8 +161,6 @@ def _plan_runs(
 
 def _prepare_data(plans: list[_Plan]) -> dict[str, str]:
     """Build the prepared-window cache once per distinct data setting; failures by strategy."""
-    from mimo_lib.prepare import prepare
-
     outcome: dict[str, str | None] = {}
     failures = {}
     for plan in plans:

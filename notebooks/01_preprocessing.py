@@ -29,8 +29,7 @@ figures_dir = None  # default: <paths.figures>/01_preprocessing
 
 # %%
 from mimo_lib.config import load_params
-from mimo_lib.notebooks import figures_folder
-from mimo_lib.plots import save_figure
+from mimo_lib.walkthrough import figures_folder, save
 from mimo_lib.plots.signals import (
     plot_filter_responses,
     plot_filtering,
@@ -38,9 +37,9 @@ from mimo_lib.plots.signals import (
     plot_value_distribution,
     plot_window_counts,
 )
-from mimo_lib.prepare import drop_report, prepare
-from mimo_lib.signals import modality_bands, modality_kinds
-from mimo_lib.sources import load_recordings
+from mimo_lib.data.prepare import drop_report, prepare
+from mimo_lib.data.signals import modality_bands, modality_kinds
+from mimo_lib.data.sources import load_recordings
 
 # %%
 params = load_params(params_file, overrides)
@@ -59,7 +58,7 @@ recordings = load_recordings(params)
 # The first seconds of every modality, as loaded, for the first subjects.
 
 # %%
-save_figure(plot_raw_signals(recordings), figures_dir, "raw_signals")
+save(plot_raw_signals(recordings), figures_dir, "raw_signals")
 
 # %% [markdown]
 # ## Filters
@@ -70,13 +69,13 @@ save_figure(plot_raw_signals(recordings), figures_dir, "raw_signals")
 modality_kinds(params), modality_bands(params)
 
 # %%
-save_figure(plot_filter_responses(params), figures_dir, "filter_responses")
+save(plot_filter_responses(params), figures_dir, "filter_responses")
 
 # %% [markdown]
 # One window of the first subject before and after filtering (resampled to the target rate).
 
 # %%
-save_figure(plot_filtering(recordings[0], params), figures_dir, "filtering")
+save(plot_filtering(recordings[0], params), figures_dir, "filtering")
 
 # %% [markdown]
 # ## Windows
@@ -98,7 +97,7 @@ report = drop_report(sets)
 report
 
 # %%
-save_figure(plot_window_counts(report), figures_dir, "window_counts")
+save(plot_window_counts(report), figures_dir, "window_counts")
 
 # %% [markdown]
 # ## Normalised values
@@ -106,4 +105,4 @@ save_figure(plot_window_counts(report), figures_dir, "window_counts")
 # the histograms show the shape of each modality's values per split.
 
 # %%
-save_figure(plot_value_distribution(sets), figures_dir, "value_distribution")
+save(plot_value_distribution(sets), figures_dir, "value_distribution")

@@ -31,7 +31,7 @@ import pandas as pd
 
 from mimo_lib.config import load_params
 from mimo_lib.model import build_model, parameter_counts, summarize, trace_shapes
-from mimo_lib.prepare import window_samples
+from mimo_lib.data.prepare import window_samples
 
 # %% [markdown]
 # The model is sized by the params: modalities, window length (in samples at the

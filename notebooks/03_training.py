@@ -29,13 +29,13 @@ run_dir = None  # default: <paths.runs>/<fusion>-<params hash>
 # %%
 import pandas as pd
 
-from mimo_lib.comparison import read_headline
+from mimo_lib.evaluation.comparison import read_headline
 from mimo_lib.config import load_params
-from mimo_lib.notebooks import record_training, run_folder
-from mimo_lib.plots import save_figure
+from mimo_lib.walkthrough import record_training, run_folder, save
 from mimo_lib.plots.training import plot_loss_curves
-from mimo_lib.prepare import prepare
-from mimo_lib.trainer import train
+from mimo_lib.reports import example_reconstructions
+from mimo_lib.data.prepare import prepare
+from mimo_lib.training.trainer import train
 
 # %%
 params = load_params(params_file, overrides)
@@ -62,7 +62,15 @@ result = train(params, sets, run_dir=run_dir)
 # modality; training solid, validation dashed.
 
 # %%
-save_figure(plot_loss_curves(result.history), run_dir / "figures", "loss_curves")
+save(plot_loss_curves(result.history), run_dir / "figures", "loss_curves")
+
+# %% [markdown]
+# The best checkpoint's reconstructions of a few validation windows (target black).
+
+# %%
+examples = sets["val"] if "val" in sets else sets["train"]
+save(example_reconstructions(result.model, examples, params.tracking.n_example_windows), run_dir / "figures",
+     "reconstructions_val")
 
 # %% [markdown]
 # ## What the run leaves behind

@@ -31,17 +31,18 @@ interactive = True  # show the widget explorer; batch runs (papermill) set False
 
 # %%
 from mimo_lib.config import load_params
-from mimo_lib.downstream import cohort_numerics, evaluate_downstream
-from mimo_lib.evaluate import evaluate_run
+from mimo_lib.data.sources.numerics import cohort_numerics
+from mimo_lib.evaluation.downstream import evaluate_downstream
 from mimo_lib.explorer import ReconstructionExplorer
-from mimo_lib.notebooks import record_evaluation, run_folder
-from mimo_lib.plots import save_figure
+from mimo_lib.walkthrough import record_evaluation, run_folder, save
 from mimo_lib.plots.reconstruction import (
     plot_fusion_weights,
     plot_latent_projection,
     plot_psd_comparison,
 )
-from mimo_lib.robustness import impute_each, score_imputation
+from mimo_lib.evaluation.robustness import score_imputation
+from mimo_lib.model.inference import impute_each
+from mimo_lib.reports import evaluate_run, evaluation_examples
 from mimo_lib.run import load_run
 
 # %%
@@ -79,29 +80,35 @@ windows = evaluation.windows
 browser = ReconstructionExplorer(evaluation)
 
 # %%
-save_figure(browser.static_figure(), figures_dir, f"reconstructions_per_subject_{split}")
+save(browser.static_figure(), figures_dir, f"reconstructions_per_subject_{split}")
+
+# %% [markdown]
+# The same for a few windows spread over the split, model and baseline side by side.
+
+# %%
+save(evaluation_examples(evaluation, params.tracking.n_example_windows), figures_dir, f"reconstructions_{split}")
 
 # %% [markdown]
 # Mean power spectral density per modality: a good reconstruction keeps the
 # spectral peaks (heart rate, breathing rate and their harmonics).
 
 # %%
-save_figure(plot_psd_comparison(windows.windows, browser.reconstructions, windows.modalities, windows.rate),
-            figures_dir, f"psd_{split}")
+save(plot_psd_comparison(windows.windows, browser.reconstructions, windows.modalities, windows.rate),
+     figures_dir, f"psd_{split}")
 
 # %% [markdown]
 # ## Latent space
 # Latent vectors projected on their first two principal components, one colour per subject.
 
 # %%
-save_figure(plot_latent_projection(evaluation.latent, windows.subjects), figures_dir, f"latent_pca_{split}")
+save(plot_latent_projection(evaluation.latent, windows.subjects), figures_dir, f"latent_pca_{split}")
 
 # %% [markdown]
 # ## Fusion weights
 # How much weight the fusion gives each modality per window (uniform for `concat`).
 
 # %%
-save_figure(plot_fusion_weights(evaluation.weights, windows.modalities), figures_dir, f"fusion_weights_{split}")
+save(plot_fusion_weights(evaluation.weights, windows.modalities), figures_dir, f"fusion_weights_{split}")
 
 # %% [markdown]
 # ## Missing sensors
@@ -118,7 +125,7 @@ if len(windows.modalities) > 1:
     imputation.to_csv(run_dir / f"imputation_{split}_subjects.csv", index=False)
     display(imputation.pivot_table(index=["modality", "condition"], columns="subject", values="pearson").round(2))
     reconstructions = {"all present": evaluation.reconstruction, "absent at input": imputed}
-    save_figure(browser.static_figure(reconstructions), figures_dir, f"imputation_{split}")
+    save(browser.static_figure(reconstructions), figures_dir, f"imputation_{split}")
 
 # %% [markdown]
 # ## Downstream: a monitor numeric from the latent
@@ -132,7 +139,7 @@ numerics = cohort_numerics(params)
 if numerics is None:
     print("no monitor numerics come with these recordings")
 else:
-    display(evaluate_downstream(run, numerics, numeric, test_split=split))
+    display(evaluate_downstream(run.model, run.split("train"), windows, numerics, numeric))
 
 # %% [markdown]
 # ## Explorer

@@ -28,9 +28,8 @@ table_file = None  # default: <sweep_dir>/comparison_test.csv
 split = "test"
 
 # %%
-from mimo_lib import comparison
-from mimo_lib.notebooks import project_path
-from mimo_lib.plots import save_figure
+from mimo_lib.evaluation import comparison
+from mimo_lib.walkthrough import project_path, save
 from mimo_lib.plots.comparison import plot_cost, plot_metric_boxes, plot_radar
 
 # %%
@@ -55,7 +54,7 @@ comparison.format_mean_std(table, runs.metrics)
 # One panel per metric; the arrows in the titles say which way is better.
 
 # %%
-save_figure(plot_metric_boxes(runs.per_window, runs.metrics), figures_dir, f"metric_boxes_{split}")
+save(plot_metric_boxes(runs.per_window, runs.metrics), figures_dir, f"metric_boxes_{split}")
 
 # %% [markdown]
 # ## Radar chart
@@ -63,7 +62,7 @@ save_figure(plot_metric_boxes(runs.per_window, runs.metrics), figures_dir, f"met
 # to the best (rim) strategy.
 
 # %%
-save_figure(plot_radar(table, runs.metrics), figures_dir, f"radar_{split}")
+save(plot_radar(table, runs.metrics), figures_dir, f"radar_{split}")
 
 # %% [markdown]
 # ## Cost
@@ -73,4 +72,4 @@ save_figure(plot_radar(table, runs.metrics), figures_dir, f"radar_{split}")
 runs.runs[["train_seconds", "n_parameters", "best_epoch", "epochs"]]
 
 # %%
-save_figure(plot_cost(runs.runs), figures_dir, "cost")
+save(plot_cost(runs.runs), figures_dir, "cost")

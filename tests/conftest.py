@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-
-from mimo_lib.normalization import zscore_windows
-from mimo_lib.types import WindowSet
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+from helpers import SHARED_DATA
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -43,10 +37,3 @@ def wfdb_dir() -> Path:
 def neurokit_dir() -> Path:
     """``../shared/data/neurokit`` (skips when absent)."""
     return _shared("neurokit")
-
-
-def zscored_windowset(raw: np.ndarray, modalities: list[str], rate: float, prefix: str = "S") -> WindowSet:
-    """Raw ``(N, M, T)`` windows z-scored per window; subjects ``<prefix>00..02`` in turn, a window every 2 s."""
-    windows, normalization = zscore_windows(raw)
-    subjects = np.array([f"{prefix}{i % 3:02d}" for i in range(len(raw))])
-    return WindowSet(windows, subjects, np.arange(len(raw)) * 2.0, list(modalities), rate, normalization)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mimo_lib.baseline import PCABaseline
+from mimo_lib.evaluation.baselines import PCABaseline
 
 
 def _windows(n: int, seed: int = 0) -> np.ndarray:

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from mimo_lib.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 from mimo_lib.config import load_params
 from mimo_lib.model import build_model
+from mimo_lib.training.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 
 MODALITIES = ["ECG", "PPG"]
 LENGTH = 64

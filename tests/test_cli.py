@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-from test_run import smoke_run
+from helpers import smoke_run
 
 from mimo_lib.cli import main
-from mimo_lib.evaluate import predict
+from mimo_lib.model.inference import predict
 from mimo_lib.run import load_run
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mimo_lib import comparison
+from mimo_lib.evaluation import comparison
 from mimo_lib.plots.comparison import plot_cost, plot_metric_boxes, plot_radar
 
 

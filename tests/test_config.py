@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from helpers import PROJECT_ROOT
 
 from mimo_lib.config import ParamsError, load_params, parse_override, save_params
-from conftest import PROJECT_ROOT
 
 DOCUMENTED_KEYS = [
     "data.source", "data.modalities", "data.splits", "preprocessing.target_rate",

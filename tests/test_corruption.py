@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mimo_lib.config import CorruptionConfig
-from mimo_lib.corruption import add_baseline_wander, add_dropouts, add_gaussian_noise, add_motion_bursts, corrupt, snr_db
+from mimo_lib.training.corruption import add_baseline_wander, add_dropouts, add_gaussian_noise, add_motion_bursts, corrupt, snr_db
 
 
 def _windows(batch: int = 64, modalities: int = 3, length: int = 400) -> torch.Tensor:

@@ -3,12 +3,11 @@
 import pandas as pd
 import pytest
 import torch
+from helpers import RATE, sine_windows, tiny_params
 
-from mimo_lib.corruption import corrupt, snr_db
-from mimo_lib.device import bf16_autocast_available
-from mimo_lib.trainer import train
-
-from test_trainer import RATE, sine_windows, tiny_params
+from mimo_lib.model.device import bf16_autocast_available
+from mimo_lib.training.corruption import corrupt, snr_db
+from mimo_lib.training.trainer import train
 
 NOISE_ONLY = {
     "training.corruption.probability": 1.0, "training.corruption.noise_snr_db": 0.0,

@@ -4,22 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from test_robustness import coupled_windows
-from test_run import smoke_run
-from test_trainer import tiny_params
+from helpers import coupled_windows, smoke_run, tiny_params
 
-from mimo_lib.downstream import (
+from mimo_lib.data.sources.numerics import read_bidmc_numerics, read_numerics, window_numerics
+from mimo_lib.evaluation.downstream import (
     Ridge,
     compare_features,
     compare_latent_to_pca,
     evaluate_downstream,
     join_numeric,
-    read_bidmc_numerics,
-    read_numerics,
-    window_numerics,
 )
-from mimo_lib.evaluate import predict
 from mimo_lib.model import build_model
+from mimo_lib.model.inference import predict
 from mimo_lib.run import load_run
 
 
@@ -122,7 +118,7 @@ def test_evaluate_downstream_on_a_run(tmp_path):
     # A numeric per subject: S01..S04 at 60, 70, 80, 90 with a slow drift.
     numerics = pd.DataFrame([{"subject": f"S0{i}", "time": t, "HR": 50 + 10 * i + 0.05 * t}
                              for i in range(1, 5) for t in np.arange(0.0, 48.0)])
-    table = evaluate_downstream(run, numerics, "HR")
+    table = evaluate_downstream(run.model, run.split("train"), run.split("test"), numerics, "HR")
     assert list(table.index) == ["mimo-ae", "pca-16"]
     assert (table["n_test"] == len(run.split("test"))).all()
     assert (table["n_train"] == len(run.split("train"))).all()
@@ -130,8 +126,8 @@ def test_evaluate_downstream_on_a_run(tmp_path):
 
 def test_cohort_numerics_for_synthetic_and_bidmc_params(tmp_path, bidmc_dir):
     from mimo_lib.config import load_params
-    from mimo_lib.downstream import cohort_numerics
-    from mimo_lib.sources import load_recordings
+    from mimo_lib.data.sources import load_recordings
+    from mimo_lib.data.sources.numerics import cohort_numerics
 
     smoke = load_params("params/smoke.yaml", {"data.root": str(tmp_path / "cohort")})
     load_recordings(smoke)  # writes the cohort and its numerics

@@ -4,14 +4,15 @@ import json
 
 import numpy as np
 import pytest
-from test_trainer import MODALITIES, sine_windows, tiny_params
+from helpers import MODALITIES, sine_windows, tiny_params
 
-from mimo_lib.evaluate import evaluate_model, evaluate_run, predict
+from mimo_lib.evaluation.evaluate import evaluate_model
+from mimo_lib.evaluation.metrics import METRICS
 from mimo_lib.explorer import ReconstructionExplorer
-from mimo_lib.metrics import METRICS
 from mimo_lib.model import build_model
-from mimo_lib.trainer import train
-
+from mimo_lib.model.inference import predict
+from mimo_lib.reports import evaluate_run, evaluation_figures, save_figures
+from mimo_lib.training.trainer import train
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +47,7 @@ def test_evaluate_model_tables(tmp_path, sets):
 def test_evaluate_run_writes_metrics_and_figures(tmp_path, sets):
     result = train(tiny_params(tmp_path, **{"training.epochs": 2}), sets, run_dir=tmp_path / "run", progress=False)
     evaluation = evaluate_run(result.run_dir, "test", sets=sets)
+    save_figures(evaluation_figures(evaluation), result.run_dir / "figures")
     summary = json.loads((result.run_dir / "metrics_test.json").read_text())
     assert set(summary["per_modality"]["ECG"]) == {"mimo-ae", "pca-16"}
     assert summary["overall"]["mimo-ae"]["mse"] == pytest.approx(evaluation.overall.loc["mimo-ae", "mse"])

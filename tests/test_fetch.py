@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mimo_lib.fetch import FetchError, fetch_bidmc, parse_sums
+from mimo_lib.data.fetch import FetchError, fetch_bidmc, parse_sums
 
 
 def _write_release(root: Path, subjects: list[str]) -> dict[str, bytes]:

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from mimo_lib.config import LossConfig
-from mimo_lib.loss import HybridLoss
-
+from mimo_lib.training.loss import HybridLoss
 
 MODALITIES = ["ECG", "PPG"]
 

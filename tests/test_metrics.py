@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mimo_lib.metrics import METRICS, SNR_CAP_DB, reconstruction_metrics
+from mimo_lib.evaluation.metrics import METRICS, SNR_CAP_DB, reconstruction_metrics
 
 
 def _zscored(n: int = 5, m: int = 2, t: int = 200, seed: int = 0) -> np.ndarray:

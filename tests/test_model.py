@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from mimo_lib.config import ModelConfig, ParamsError, load_params
-from mimo_lib.model import FUSIONS, Fusion, build_model, get_fusion, parameter_counts, register_fusion
-from mimo_lib.model import summarize, trace_shapes
+from mimo_lib.model import FUSIONS, Fusion, build_model, get_fusion, parameter_counts, register_fusion, summarize, trace_shapes
 from mimo_lib.model.decoder import LatentToMap
+
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():

@@ -7,8 +7,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-
-from conftest import PROJECT_ROOT
+from helpers import PROJECT_ROOT
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 PAIRS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))

@@ -7,14 +7,18 @@ import numpy as np
 import pytest
 
 from mimo_lib.config import PROJECT_ROOT, load_params
-from mimo_lib.normalization import normalize_sets
+from mimo_lib.data.normalization import normalize_sets
+from mimo_lib.data.prepare import drop_report, prepare, prepare_recording
+from mimo_lib.data.sources import load_recordings
+from mimo_lib.data.types import Recording, WindowSet
+from mimo_lib.data.windowing import fill_short_gaps, slice_windows, window_count, window_starts
 from mimo_lib.plots.signals import (
-    plot_filter_responses, plot_filtering, plot_raw_signals, plot_value_distribution, plot_window_counts,
+    plot_filter_responses,
+    plot_filtering,
+    plot_raw_signals,
+    plot_value_distribution,
+    plot_window_counts,
 )
-from mimo_lib.prepare import drop_report, prepare, prepare_recording
-from mimo_lib.sources import load_recordings
-from mimo_lib.types import Recording, WindowSet
-from mimo_lib.windowing import fill_short_gaps, slice_windows, window_count, window_starts
 
 RATE = 100.0
 

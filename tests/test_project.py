@@ -5,8 +5,7 @@ from __future__ import annotations
 import tomllib
 
 import yaml
-
-from conftest import PROJECT_ROOT
+from helpers import PROJECT_ROOT
 
 
 def _pyproject_requirements() -> set[str]:

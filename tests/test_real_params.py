@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mimo_lib.config import PROJECT_ROOT, ParamsError, load_params
-from mimo_lib.prepare import prepare
+from mimo_lib.data.prepare import prepare
 
 PARAMS = PROJECT_ROOT / "params"
 

@@ -4,44 +4,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import zscored_windowset
-from test_trainer import tiny_params
+from helpers import LENGTH, MODALITIES, RATE, coupled_windows, tiny_params
 
 from mimo_lib.config import CorruptionConfig, load_params
-from mimo_lib.metrics import METRICS
+from mimo_lib.data.types import WindowSet
+from mimo_lib.evaluation.coupling import lagged_coupling, slow_coupling
+from mimo_lib.evaluation.metrics import METRICS
+from mimo_lib.evaluation.robustness import corrupt_windows, evaluate_denoising, evaluate_imputation
 from mimo_lib.model import build_model
-from mimo_lib.robustness import (
-    corrupt_windows,
-    evaluate_denoising,
-    evaluate_imputation,
-    impute,
-    impute_each,
-    lagged_coupling,
-    present_mask,
-    slow_coupling,
-    write_robustness,
-)
-from mimo_lib.trainer import train
-from mimo_lib.types import WindowSet
+from mimo_lib.model.inference import impute, impute_each, present_mask
+from mimo_lib.run import load_run
+from mimo_lib.training.trainer import train
 
-LENGTH, RATE = 64, 25.0
-MODALITIES = ["ECG", "PPG"]
 NOISE_ONLY = CorruptionConfig(probability=1.0, noise_snr_db=10.0, wander_amplitude=0.0, burst_amplitude=0.0,
                               dropouts=False)
-
-
-def coupled_windows(n: int, seed: int, prefix: str = "S") -> WindowSet:
-    """Two modalities carrying the same waveform, the second 0.2 s behind the first (per-window z-scored)."""
-    rng = np.random.default_rng(seed)
-    time = np.arange(LENGTH) / RATE
-    frequency = rng.uniform(0.8, 2.0, (n, 1))
-    phase = rng.uniform(0, 2 * np.pi, (n, 1))
-
-    def wave(t):
-        return np.sin(2 * np.pi * frequency * t + phase) + 0.5 * np.sin(4 * np.pi * frequency * t + 2 * phase)
-
-    x = np.stack([wave(time), wave(time - 0.2)], axis=1) + 0.05 * rng.standard_normal((n, 2, LENGTH))
-    return zscored_windowset(x, MODALITIES, RATE, prefix)
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +149,8 @@ def test_denoising_model_raises_the_snr(denoising_run, sets):
 
 
 def test_write_robustness_puts_both_tables_in_the_run_folder(denoising_run, sets):
-    paths = write_robustness(denoising_run.run_dir, "test", sets=sets)
+    run = load_run(denoising_run.run_dir)
+    paths = run.write_robustness("test", sets=sets)
     assert [p.name for p in paths] == ["imputation_test.csv", "imputation_test_subjects.csv", "denoising_test.csv"]
     imputation = pd.read_csv(paths[0])
     expected = evaluate_imputation(denoising_run.model, sets["test"])
@@ -186,7 +163,7 @@ def test_write_robustness_puts_both_tables_in_the_run_folder(denoising_run, sets
     expected = evaluate_denoising(denoising_run.model, sets["test"], CorruptionConfig(probability=1.0), seed=0)
     pd.testing.assert_frame_equal(denoising, expected, check_dtype=False, atol=1e-6)
     with pytest.raises(ValueError, match="'holdout'"):
-        write_robustness(denoising_run.run_dir, "holdout", sets=sets)
+        run.write_robustness("holdout", sets=sets)
 
 
 def test_slow_coupling_finds_the_sign_of_each_subject():

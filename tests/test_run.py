@@ -4,29 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import smoke_run
 
-from mimo_lib.config import load_params
-from mimo_lib.evaluate import predict
+from mimo_lib.data.sources import load_recordings
+from mimo_lib.model.inference import predict
 from mimo_lib.run import TrainedRun, load_run
-from mimo_lib.sources import load_recordings
-from mimo_lib.trainer import train
-
-SMOKE_MODEL = {"model.latent_dim": 16, "model.latent_steps": 2, "model.base_width": 4, "model.compress_channels": 4,
-               "training.device": "cpu", "training.epochs": 1, "training.modality_dropout": 0.3}
-
-
-
-def smoke_params(folder, **overrides):
-    """``params/smoke.yaml`` with a tiny model, its processed windows and runs under ``folder``."""
-    values = {**SMOKE_MODEL, "paths.runs": str(folder / "runs"), "paths.processed": str(folder / "processed"),
-              "tracking.run_name": "smoke"}
-    values.update(overrides)
-    return load_params("params/smoke.yaml", values)
-
-
-def smoke_run(folder):
-    """A run folder trained for one epoch on the smoke cohort."""
-    return train(smoke_params(folder), progress=False).run_dir
 
 
 @pytest.fixture(scope="module")

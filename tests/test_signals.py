@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mimo_lib.config import load_params
-from mimo_lib.signals import bandpass, default_band, guess_kind, modality_bands, resample
+from mimo_lib.data.signals import bandpass, default_band, guess_kind, modality_bands, resample
 
 
 def tone(freq: float, rate: float, seconds: float, amplitude: float = 1.0) -> np.ndarray:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mimo_lib.config import ParamsError, load_params
-from mimo_lib.sources import SourceError, load_recordings
+from mimo_lib.data.sources import SourceError, load_recordings
 
 
 def write_csv(path: Path, header: str, rows: list[str]) -> Path:

@@ -8,8 +8,8 @@ import pytest
 from scipy.signal import find_peaks
 
 from mimo_lib.config import SyntheticConfig, load_params
-from mimo_lib.sources import load_recordings
-from mimo_lib.sources.synthetic import simulate_subject, subject_ids, write_synthetic_cohort
+from mimo_lib.data.sources import load_recordings
+from mimo_lib.data.sources.synthetic import simulate_subject, subject_ids, write_synthetic_cohort
 
 CFG = SyntheticConfig(n_subjects=3, duration_s=60, sampling_rate=250, seed=7)
 
@@ -128,8 +128,8 @@ def test_subject_ids_are_zero_padded():
 
 def test_monitor_numerics_follow_the_ecg(subjects, tmp_path):
     """The 1 Hz heart rate written beside the cohort is the rate of the R-peaks found in the ECG itself."""
-    from mimo_lib.downstream import read_numerics_folder
-    from mimo_lib.sources.synthetic import NUMERICS
+    from mimo_lib.data.sources.numerics import read_numerics_folder
+    from mimo_lib.data.sources.synthetic import NUMERICS
 
     write_synthetic_cohort(CFG, tmp_path)
     numerics = read_numerics_folder(tmp_path / NUMERICS)

@@ -1,11 +1,10 @@
 """Run folders and optional W&B logging."""
 
 import pytest
-from test_trainer import sine_windows, tiny_params
+from helpers import sine_windows, tiny_params
 
-from mimo_lib.tracking import RunLogger, run_dir_for, wandb_mode
-from mimo_lib.trainer import train
-
+from mimo_lib.training.tracking import RunLogger, run_dir_for, wandb_mode
+from mimo_lib.training.trainer import train
 
 
 def test_run_dir_names(tmp_path):

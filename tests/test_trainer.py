@@ -6,54 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import MODALITIES, RATE, sine_windows, tiny_params
 
-from mimo_lib.checkpoint import CheckpointError, load_checkpoint
-from mimo_lib.config import load_params
-from mimo_lib.normalization import zscore_windows
-from mimo_lib.trainer import (
-    NonFiniteLossError,
-    loss_weights,
-    modality_mask,
-    random_circular_shift,
-    random_stretch,
-    train,
-)
-from mimo_lib.types import WindowSet
-
-from conftest import zscored_windowset
-
-MODALITIES = ["ECG", "PPG"]
-LENGTH = 64
-RATE = 25.0
-
-
-def sine_windows(n: int, seed: int, subject_prefix: str = "S") -> WindowSet:
-    """Per-window z-scored mixtures of two sines per modality, sharing a base frequency across modalities."""
-    rng = np.random.default_rng(seed)
-    time = np.arange(LENGTH) / RATE
-    base = rng.uniform(0.8, 2.0, (n, 1, 1))
-    phase = rng.uniform(0, 2 * np.pi, (n, 2, 1))
-    x = np.sin(2 * np.pi * base * time + phase) + 0.5 * np.sin(2 * np.pi * 2 * base * time + 2 * phase)
-    x += 0.05 * rng.standard_normal(x.shape)
-    return zscored_windowset(x, MODALITIES, RATE, subject_prefix)
-
+from mimo_lib.data.normalization import zscore_windows
+from mimo_lib.data.types import WindowSet
+from mimo_lib.reports import save_training_figures
+from mimo_lib.training import trainer as trainer_module
+from mimo_lib.training.augmentations import modality_mask, random_circular_shift, random_stretch
+from mimo_lib.training.checkpoint import CheckpointError, load_checkpoint
+from mimo_lib.training.trainer import NonFiniteLossError, loss_weights, train
 
 
 @pytest.fixture(scope="module")
 def sets():
     return {"train": sine_windows(64, 0), "val": sine_windows(16, 1, "V"), "test": sine_windows(16, 2, "T")}
-
-
-def tiny_params(tmp_path, **overrides):
-    values = {
-        "data.modalities": MODALITIES, "data.splits": {}, "model.latent_dim": 16, "model.base_width": 8,
-        "model.stages": [1, 1], "model.compress_channels": 8, "model.latent_steps": 2,
-        "training.epochs": 4, "training.batch_size": 16, "training.learning_rate": 0.005,
-        "training.warmup_epochs": 1, "training.device": "cpu", "paths.runs": str(tmp_path / "runs"),
-        "tracking.n_example_windows": 2,
-    }
-    values.update(overrides)
-    return load_params(overrides=values)
 
 
 def test_short_run_learns_and_writes_its_run_folder(tmp_path, sets):
@@ -67,12 +33,32 @@ def test_short_run_learns_and_writes_its_run_folder(tmp_path, sets):
         assert column in history
     assert result.best_epoch == int(history.loc[history["val_loss"].idxmin(), "epoch"])
     assert result.run_dir == tmp_path / "runs" / f"concat-{params.digest()}"
-    for name in ("params.yaml", "history.csv", "checkpoints/best.pt", "checkpoints/last.pt",
-                 "figures/loss_curves.png", "figures/reconstructions_val.png"):
+    for name in ("params.yaml", "history.csv", "checkpoints/best.pt", "checkpoints/last.pt"):
         assert (result.run_dir / name).is_file(), name
+    assert not (result.run_dir / "figures").exists(), "training draws no figures; the workbook layer does"
+    saved = save_training_figures(result, sets)
+    assert [p.relative_to(result.run_dir).as_posix() for p in saved] == [
+        "figures/loss_curves.png", "figures/reconstructions_val.png"]
     pd.testing.assert_frame_equal(pd.read_csv(result.run_dir / "history.csv"), history, check_dtype=False)
     assert load_checkpoint(result.best_checkpoint)["epoch"] == result.best_epoch
     assert result.windows_per_second > 0
+
+
+def test_history_is_written_every_epoch_so_an_interrupted_run_keeps_it(tmp_path, sets, monkeypatch):
+    original = trainer_module._Trainer.train_epoch
+
+    def interrupted(self, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, epoch)
+
+    monkeypatch.setattr(trainer_module._Trainer, "train_epoch", interrupted)
+    run_dir = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_params(tmp_path, **{"training.epochs": 5}), sets, run_dir=run_dir, progress=False)
+    history = pd.read_csv(run_dir / "history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    assert np.isfinite(history["val_loss"]).all()
 
 
 def test_same_seed_same_numbers(tmp_path, sets):

@@ -10,9 +10,9 @@ import pytest
 import wfdb
 
 from mimo_lib.config import DataConfig, load_params
-from mimo_lib.prepare import prepare
-from mimo_lib.sources import SourceError
-from mimo_lib.sources.wfdb_source import load_wfdb_folder, read_wfdb_record
+from mimo_lib.data.prepare import prepare
+from mimo_lib.data.sources import SourceError
+from mimo_lib.data.sources.wfdb_source import load_wfdb_folder, read_wfdb_record
 
 RECORDS = ["03700181", "a103l", "mixedsignals"]
 

@@ -19,26 +19,17 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-FUSIONS: dict[str, type[Fusion]] = {}
+from mimo_lib.registry import FUSIONS
 
 
 def register_fusion(name: str) -> Callable[[type[Fusion]], type[Fusion]]:
-    """Class decorator adding a :class:`Fusion` subclass to :data:`FUSIONS` under ``name``."""
-
-    def add(cls: type[Fusion]) -> type[Fusion]:
-        if name in FUSIONS:
-            raise ValueError(f"fusion {name!r} is already registered (by {FUSIONS[name].__name__})")
-        FUSIONS[name] = cls
-        return cls
-
-    return add
+    """Class decorator adding a :class:`Fusion` subclass to :data:`~mimo_lib.registry.FUSIONS` under ``name``."""
+    return FUSIONS.register(name)
 
 
 def get_fusion(name: str) -> type[Fusion]:
     """The fusion class registered as ``name``."""
-    if name not in FUSIONS:
-        raise ValueError(f"unknown fusion {name!r}; valid fusions are {sorted(FUSIONS)}")
-    return FUSIONS[name]
+    return FUSIONS.lookup(name)
 
 
 def effective_mask(present: Tensor) -> Tensor:

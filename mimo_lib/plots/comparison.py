@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mimo_lib.metrics import HIGHER_IS_BETTER
+from mimo_lib.evaluation.metrics import HIGHER_IS_BETTER
 
 _LABELS = {
     "mse": "MSE", "mae": "MAE", "pearson": "Pearson r", "snr_db": "SNR (dB)", "prd": "PRD (%)",

@@ -9,10 +9,10 @@ from matplotlib.figure import Figure
 from scipy import signal as sps
 
 from mimo_lib.config import Params
-from mimo_lib.prepare import REASONS
-from mimo_lib.signals import bandpass, butter_sos, modality_bands, resample
-from mimo_lib.types import Recording, WindowSet
-from mimo_lib.windowing import fill_short_gaps
+from mimo_lib.data.prepare import REASONS
+from mimo_lib.data.signals import bandpass, butter_sos, modality_bands, resample
+from mimo_lib.data.types import Recording, WindowSet
+from mimo_lib.data.windowing import fill_short_gaps
 
 
 def plot_raw_signals(recordings: list[Recording], seconds: float = 10.0, start: float = 0.0,

@@ -18,16 +18,14 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 import yaml
 
 from mimo_lib.config import Params
-
-if TYPE_CHECKING:
-    from mimo_lib.model import MiMoAE
+from mimo_lib.model import MiMoAE, build_model
 
 FORMAT = "mimo-ae-checkpoint"
 VERSION = 1
@@ -160,8 +158,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Mi
 
     Returns ``(model, params, checkpoint)``.
     """
-    from mimo_lib.model import build_model
-
     content = load_checkpoint(path)
     params = params_from_checkpoint(content)
     model = build_model(params.model, list(content["modalities"]), int(content["window_length"]))

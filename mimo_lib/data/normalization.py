@@ -1,7 +1,7 @@
 """Normalisation of windows ``(N, M, T)``: per-window, global or per-subject z-scores.
 
 Each method returns the normalised windows and the ``{"method", "mean", "std"}``
-mapping stored in :attr:`mimo_lib.types.WindowSet.normalization`; ``mean`` and
+mapping stored in :attr:`mimo_lib.data.types.WindowSet.normalization`; ``mean`` and
 ``std`` broadcast against the windows, so ``windows * std + mean`` undoes it.
 
 - ``window``: every window and modality is z-scored on its own (``(N, M, 1)``).

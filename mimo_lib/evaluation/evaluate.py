@@ -2,7 +2,7 @@
 
 The PCA baseline keeps as many components as the model's latent size, is fitted
 on the training windows only and is scored on the same windows as the model.
-Metrics (see :mod:`mimo_lib.metrics`) are computed per window and modality on the
+Metrics (see :mod:`mimo_lib.evaluation.metrics`) are computed per window and modality on the
 normalised scale, then averaged (NaN-aware) per modality, per subject and overall.
 Method names are ``"mimo-ae"`` and ``"pca-<k>"``.
 """
@@ -14,24 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 
-from mimo_lib.baseline import PCABaseline
-from mimo_lib.checkpoint import load_model
-from mimo_lib.config import load_params
-from mimo_lib.metrics import METRICS, reconstruction_metrics
+from mimo_lib.data.types import WindowSet
+from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.metrics import METRICS, reconstruction_metrics
 from mimo_lib.model import MiMoAE
-from mimo_lib.plots import save_figure
-from mimo_lib.plots.reconstruction import (
-    plot_fusion_weights,
-    plot_latent_projection,
-    plot_psd_comparison,
-    plot_reconstructions,
-)
-from mimo_lib.types import WindowSet
+from mimo_lib.model.inference import predict
 
 MODEL_METHOD = "mimo-ae"
 
@@ -52,38 +42,6 @@ class Evaluation:
     weights: np.ndarray
     methods: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
-
-
-@torch.no_grad()
-def predict(
-    model: MiMoAE, windowset: WindowSet, batch_size: int = 256, present: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reconstructions ``(N, M, T)``, latents ``(N, latent_dim)`` and fusion weights ``(N, M)`` in batches.
-
-    ``present`` (bool ``(N, M)`` or ``(M,)``) marks which modalities the encoder may see;
-    all by default. Runs on the model's device in eval mode.
-    """
-    if windowset.modalities != list(model.modalities) or windowset.window_length != model.window_length:
-        raise ValueError(
-            f"windows have modalities {windowset.modalities} and length {windowset.window_length}; the model "
-            f"expects {list(model.modalities)} and {model.window_length}"
-        )
-    device = next(model.parameters()).device
-    model.eval()
-    mask = None
-    if present is not None:
-        mask = torch.as_tensor(np.broadcast_to(present, (len(windowset), len(model.modalities))).copy())
-    recon, latent, weights = [], [], []
-    for start in range(0, len(windowset), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(windowset.windows[start:start + batch_size])).to(device)
-        batch_mask = mask[start:start + batch_size].to(device) if mask is not None else None
-        output = model(batch, batch_mask)
-        recon.append(output.reconstruction.float().cpu().numpy())
-        latent.append(output.latent.float().reshape(len(batch), -1).cpu().numpy())
-        weights.append(output.weights.float().cpu().numpy())
-    if not recon:
-        raise ValueError("cannot predict on an empty WindowSet")
-    return np.concatenate(recon), np.concatenate(latent), np.concatenate(weights)
 
 
 def metrics_table(windowset: WindowSet, reconstruction: np.ndarray, method: str) -> pd.DataFrame:
@@ -151,8 +109,8 @@ def _nested(table: pd.DataFrame) -> dict[str, Any]:
     return result
 
 
-def write_evaluation(evaluation: Evaluation, run_dir: Path, n_examples: int = 4) -> list[Path]:
-    """Write ``metrics_<split>.csv`` (summary rows), ``metrics_<split>_windows.csv``, ``metrics_<split>.json`` and figures."""
+def write_evaluation(evaluation: Evaluation, run_dir: Path) -> list[Path]:
+    """Write ``metrics_<split>.csv`` (summary rows), ``metrics_<split>_windows.csv`` and ``metrics_<split>.json``."""
     run_dir = Path(run_dir)
     split = evaluation.split
     summary = pd.concat([
@@ -169,55 +127,4 @@ def write_evaluation(evaluation: Evaluation, run_dir: Path, n_examples: int = 4)
         "split": split, "methods": evaluation.methods, "n_windows": len(evaluation.windows), "overall": overall,
         "per_modality": _nested(evaluation.per_modality), "per_subject": _nested(evaluation.per_subject),
     }, indent=2))
-    paths.extend(save_evaluation_figures(evaluation, run_dir / "figures", n_examples))
     return paths
-
-
-def save_evaluation_figures(evaluation: Evaluation, folder: Path, n_examples: int = 4) -> list[Path]:
-    """Reconstruction overlays, PSD comparison, latent projection and fusion weights of one evaluation."""
-    ws = evaluation.windows
-    recons = {evaluation.methods[0]: evaluation.reconstruction, evaluation.methods[1]: evaluation.baseline_reconstruction}
-    indices = np.linspace(0, len(ws) - 1, min(n_examples, len(ws))).astype(int)
-    figures = {
-        "reconstructions": plot_reconstructions(
-            ws.windows, recons, ws.modalities, ws.rate, indices,
-            titles=[f"{ws.subjects[i]} @ {ws.starts[i]:.0f} s" for i in indices],
-        ),
-        "psd": plot_psd_comparison(ws.windows, recons, ws.modalities, ws.rate),
-        "fusion_weights": plot_fusion_weights(evaluation.weights, ws.modalities),
-    }
-    if len(ws) >= 2:
-        figures["latent_pca"] = plot_latent_projection(evaluation.latent, ws.subjects)
-    paths = []
-    for name, figure in figures.items():
-        paths.append(save_figure(figure, folder, f"{name}_{evaluation.split}"))
-        plt.close(figure)
-    return paths
-
-
-def evaluate_run(
-    run_dir: Path,
-    split: str = "test",
-    params_overrides: list[str] | dict[str, Any] | None = None,
-    sets: dict[str, WindowSet] | None = None,
-    checkpoint: str = "best.pt",
-    progress: bool = False,
-) -> Evaluation:
-    """Evaluate a run folder's best checkpoint on ``split`` and write metrics and figures into it.
-
-    The run's ``params.yaml`` (plus ``params_overrides``) decides the data; ``sets``
-    skips :func:`mimo_lib.prepare.prepare` when the windows are already at hand.
-    """
-    run_dir = Path(run_dir)
-    params_path = run_dir / "params.yaml"
-    if not params_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder: {params_path} is missing")
-    model, _, _ = load_model(run_dir / "checkpoints" / checkpoint)
-    params = load_params(params_path, params_overrides)
-    if sets is None:
-        from mimo_lib.prepare import prepare
-
-        sets = prepare(params, progress=progress)
-    evaluation = evaluate_model(model, sets, split)
-    evaluation.files = write_evaluation(evaluation, run_dir, params.tracking.n_example_windows)
-    return evaluation

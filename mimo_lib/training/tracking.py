@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import netrc
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from matplotlib.figure import Figure
+import pandas as pd
 
 from mimo_lib.config import Params, save_params
 
@@ -36,7 +37,6 @@ def init_run_dir(params: Params, run_dir: Path) -> Path:
     """Create the run folder layout and write the resolved ``params.yaml``."""
     run_dir = Path(run_dir)
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    (run_dir / "figures").mkdir(exist_ok=True)
     save_params(params, run_dir / "params.yaml")
     return run_dir
 
@@ -60,8 +60,18 @@ def wandb_mode(params: Params) -> str:
     return mode
 
 
+def write_history(history: list[dict[str, Any]], run_dir: Path) -> Path:
+    """Write ``history.csv`` (one row per epoch so far) atomically, so an interrupted run keeps its epochs."""
+    path = Path(run_dir) / "history.csv"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
+    os.close(fd)
+    pd.DataFrame(history).to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return path
+
+
 class RunLogger:
-    """Sends epoch metrics, figures and summaries to W&B when ``tracking.wandb`` is on.
+    """Sends epoch metrics and summaries to W&B when ``tracking.wandb`` is on.
 
     With W&B off every method returns at once, so the trainer calls it unconditionally.
     """
@@ -96,10 +106,6 @@ class RunLogger:
         if self.run is not None:
             values = {k: v for k, v in row.items() if isinstance(v, (int, float)) and k != "epoch"}
             self.run.log(values, step=int(row["epoch"]))
-
-    def log_figure(self, name: str, figure: Figure) -> None:
-        if self.run is not None:
-            self.run.log({name: self._wandb.Image(figure)})
 
     def log_summary(self, values: dict[str, Any]) -> None:
         if self.run is not None:

@@ -19,7 +19,7 @@ Rules a user can rely on:
   model, optimiser, schedule, RNG states, history and early-stopping state, so
   ``training.resume=<checkpoint>`` continues exactly as if never interrupted (CPU).
 - **Denoising.** With ``training.corruption.probability > 0`` every training batch's
-  input is corrupted by :func:`mimo_lib.corruption.corrupt` (drawing from the same
+  input is corrupted by :func:`mimo_lib.training.corruption.corrupt` (drawing from the same
   seeded generator) while the loss compares against the clean window (after the
   random crop, if any). Validation stays clean.
 - **Several processes.** Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped
@@ -47,25 +47,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from mimo_lib import distributed, tracking
-from mimo_lib.checkpoint import CheckpointError, capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
 from mimo_lib.config import Params
-from mimo_lib.corruption import corrupt
-from mimo_lib.device import bf16_autocast_available, select_device
-from mimo_lib.distributed import Topology
-from mimo_lib.evaluate import predict
-from mimo_lib.loss import HybridLoss
+from mimo_lib.data.types import WindowSet
 from mimo_lib.model import MiMoAE, build_model
-from mimo_lib.plots import save_figure
-from mimo_lib.plots.reconstruction import plot_reconstructions
-from mimo_lib.plots.training import plot_loss_curves
-from mimo_lib.types import WindowSet
+from mimo_lib.model.device import bf16_autocast_available, select_device
+from mimo_lib.training import distributed, tracking
+from mimo_lib.training.augmentations import modality_mask, random_circular_shift, random_stretch
+from mimo_lib.training.checkpoint import (
+    CheckpointError,
+    capture_rng_state,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from mimo_lib.training.corruption import corrupt
+from mimo_lib.training.distributed import Topology
+from mimo_lib.training.loss import HybridLoss
+from mimo_lib.training.schedule import EpochSchedule
 
 
 class NonFiniteLossError(RuntimeError):
@@ -94,111 +97,16 @@ def seed_everything(seed: int) -> torch.Generator:
     return generator
 
 
-def modality_mask(batch: int, p_drop: list[float], generator: torch.Generator) -> torch.Tensor:
-    """Boolean ``[batch, M]`` mask of present modalities; modality ``m`` is dropped with ``p_drop[m]``.
-
-    A window never loses every modality: where all were drawn absent, one of those
-    with ``p_drop < 1``, chosen at random, is kept (a modality at 1 is always absent).
-    """
-    probabilities = torch.tensor(p_drop, dtype=torch.float32)
-    present = torch.rand(batch, len(p_drop), generator=generator) >= probabilities
-    empty = ~present.any(dim=1)
-    if empty.any():
-        eligible = (probabilities < 1).nonzero(as_tuple=True)[0]
-        if len(eligible) == 0:
-            raise ValueError(f"modality dropout probabilities {p_drop} leave no modality that can be present")
-        keep = eligible[torch.randint(len(eligible), (int(empty.sum()),), generator=generator)]
-        present[empty.nonzero(as_tuple=True)[0], keep] = True
-    return present
-
-
 def loss_weights(present: torch.Tensor, missing_weight: float) -> torch.Tensor:
     """Per window and modality ``[B, M]``: 1 where present at the input, ``missing_weight`` where absent.
 
     An absent modality's target is only partly predictable from the others; its
     errors are large and would otherwise dominate the gradient of that modality's
     decoder over the fine detail of the windows where it is present. The weights
-    scale errors inside the mean over windows (:class:`~mimo_lib.loss.HybridLoss`).
+    scale errors inside the mean over windows (:class:`~mimo_lib.training.loss.HybridLoss`).
     """
     present = present.to(torch.float32)
     return present + missing_weight * (1.0 - present)
-
-
-def random_circular_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Roll every window ``[B, M, T]`` by its own random offset (all modalities together)."""
-    batch, _, length = x.shape
-    shift = torch.randint(length, (batch, 1), generator=generator).to(x.device)
-    index = (torch.arange(length, device=x.device)[None, :] + shift) % length
-    return torch.gather(x, 2, index[:, None, :].expand_as(x))
-
-
-def random_stretch(x: torch.Tensor, max_stretch: float, generator: torch.Generator, rezscore: bool) -> torch.Tensor:
-    """Resample a random stretch of every window ``[B, M, T]`` to the full length.
-
-    The stretch covers a random share in ``[1 - max_stretch, 1]`` of the window at a
-    random offset (all modalities together), read by linear interpolation: the
-    signals come out slowed down by up to ``1 / (1 - max_stretch)``. With
-    ``rezscore`` every stretched window is z-scored again per modality.
-    """
-    batch, _, length = x.shape
-    share = 1 - max_stretch * torch.rand(batch, 1, generator=generator)
-    span = share * (length - 1)
-    offset = torch.rand(batch, 1, generator=generator) * (length - 1 - span)
-    position = (offset + span * torch.linspace(0, 1, length)[None, :]).to(x.device)
-    left = position.floor().long().clamp(max=length - 2)
-    frac = (position - left)[:, None, :].to(x.dtype)
-    index = left[:, None, :].expand(-1, x.shape[1], -1)
-    out = torch.gather(x, 2, index) * (1 - frac) + torch.gather(x, 2, index + 1) * frac
-    if rezscore:
-        # population std, as normalization.zscore_windows uses for the prepared windows
-        out = (out - out.mean(dim=2, keepdim=True)) / out.std(dim=2, keepdim=True, correction=0).clamp_min(1e-6)
-    return out
-
-
-class EpochSchedule:
-    """Per-epoch learning rate: linear warm-up, then cosine / step / plateau / none."""
-
-    def __init__(self, optimizer: torch.optim.Optimizer, params: Params) -> None:
-        cfg = params.training
-        self.optimizer, self.cfg = optimizer, cfg
-        self.plateau = None
-        if cfg.scheduler == "plateau":
-            self.plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="min", factor=cfg.gamma, patience=max(1, cfg.patience // 2), threshold=cfg.min_delta,
-                threshold_mode="abs",
-            )
-
-    def lr_for(self, epoch: int) -> float | None:
-        """Rate for 0-based ``epoch``; None when the plateau scheduler decides."""
-        cfg = self.cfg
-        if epoch < cfg.warmup_epochs:
-            return cfg.learning_rate * (epoch + 1) / cfg.warmup_epochs
-        if cfg.scheduler == "cosine":
-            span = max(cfg.epochs - cfg.warmup_epochs, 1)
-            return cfg.learning_rate * 0.5 * (1 + math.cos(math.pi * (epoch - cfg.warmup_epochs) / span))
-        if cfg.scheduler == "step":
-            return cfg.learning_rate * cfg.gamma ** ((epoch - cfg.warmup_epochs) // cfg.step_size)
-        if cfg.scheduler == "none" or epoch == cfg.warmup_epochs:
-            return cfg.learning_rate
-        return None
-
-    def start_epoch(self, epoch: int) -> float:
-        lr = self.lr_for(epoch)
-        if lr is not None:
-            for group in self.optimizer.param_groups:
-                group["lr"] = lr
-        return self.optimizer.param_groups[0]["lr"]
-
-    def end_epoch(self, epoch: int, monitored: float) -> None:
-        if self.plateau is not None and epoch >= self.cfg.warmup_epochs:
-            self.plateau.step(monitored)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"plateau": self.plateau.state_dict() if self.plateau is not None else None}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if self.plateau is not None and state.get("plateau") is not None:
-            self.plateau.load_state_dict(state["plateau"])
 
 
 def _first_non_finite(terms: dict[str, float]) -> str:
@@ -257,7 +165,6 @@ class _Trainer:
         self.schedule = EpochSchedule(self.optimizer, params)
         self.data = {name: torch.from_numpy(np.ascontiguousarray(ws.windows, dtype=np.float32)).to(self.device)
                      for name, ws in sets.items() if len(ws)}
-        self.example_set = sets.get("val") if "val" in self.data else sets["train"]
         self.autocast = self.cfg.bf16 and bf16_autocast_available(self.device)
         self.history: list[dict[str, Any]] = []
         self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
@@ -424,18 +331,10 @@ class _Trainer:
                     self.save(self.checkpoints / "best.pt", epoch + 1)
                 if self.cfg.checkpoint_every and (epoch + 1) % self.cfg.checkpoint_every == 0:
                     self.save(self.checkpoints / f"epoch_{epoch + 1:03d}.pt", epoch + 1)
+                tracking.write_history(self.history, self.run_dir)
                 logger.log_epoch(row)
             epochs.set_postfix({k: f"{row[k]:.4f}" for k in ("train_loss", "val_loss") if k in row})
         return seconds
-
-
-def _example_figure(trainer: _Trainer, windows: WindowSet) -> plt.Figure:
-    count = min(trainer.params.tracking.n_example_windows, len(windows))
-    indices = np.linspace(0, len(windows) - 1, count).astype(int)
-    recon, _, _ = predict(trainer.model, windows.subset(indices))
-    titles = [f"{windows.subjects[i]} @ {windows.starts[i]:.0f} s" for i in indices]
-    return plot_reconstructions(windows.windows[indices], {"MiMo-AE": recon}, windows.modalities, windows.rate,
-                                indices=range(count), titles=titles)
 
 
 def _plain_model(trainer: _Trainer, state: dict[str, torch.Tensor]) -> MiMoAE:
@@ -447,14 +346,14 @@ def _plain_model(trainer: _Trainer, state: dict[str, torch.Tensor]) -> MiMoAE:
 
 def train(
     params: Params,
-    sets: dict[str, WindowSet] | None = None,
+    sets: dict[str, WindowSet],
     run_dir: Path | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train MiMo-AE on prepared windows (``prepare(params)`` when ``sets`` is None).
+    """Train MiMo-AE on prepared windows (:func:`mimo_lib.data.prepare.prepare`).
 
-    Writes ``params.yaml``, ``history.csv``, checkpoints and figures into ``run_dir``
-    (default :func:`mimo_lib.tracking.run_dir_for`). The returned model holds the
+    Writes ``params.yaml``, ``history.csv`` (one row appended per epoch) and checkpoints into ``run_dir``
+    (default :func:`mimo_lib.training.tracking.run_dir_for`). The returned model holds the
     best checkpoint's weights. Under ``torchrun`` every rank calls this; only rank 0
     writes, and the other ranks return the last epoch's weights.
     """
@@ -463,10 +362,8 @@ def train(
         return _train(params, sets, run_dir, progress, distributed.process_device(device, topology), topology)
 
 
-def _train(params: Params, sets: dict[str, WindowSet] | None, run_dir: Path | None, progress: bool,
+def _train(params: Params, sets: dict[str, WindowSet], run_dir: Path | None, progress: bool,
            device: torch.device, topology: Topology) -> TrainResult:
-    if sets is None:
-        sets = _prepare_rank_0_first(params, progress, topology)
     run_dir = Path(run_dir) if run_dir is not None else tracking.run_dir_for(params)
     if topology.is_main:
         tracking.init_run_dir(params, run_dir)
@@ -480,14 +377,8 @@ def _train(params: Params, sets: dict[str, WindowSet] | None, run_dir: Path | No
         best_checkpoint = trainer.checkpoints / "best.pt"
         windows_per_second = (len(history) - trainer.start_epoch) * len(sets["train"]) / seconds if seconds > 0 else float("nan")
         if topology.is_main:
-            history.to_csv(run_dir / "history.csv", index=False)
+            tracking.write_history(trainer.history, run_dir)
             trainer.model.load_state_dict(load_checkpoint(best_checkpoint)["model_state"])
-            figures = run_dir / "figures"
-            for name, figure in (("loss_curves", plot_loss_curves(history)),
-                                 ("reconstructions_val", _example_figure(trainer, trainer.example_set))):
-                save_figure(figure, figures, name)
-                logger.log_figure(name, figure)
-                plt.close(figure)
             logger.log_summary({"best_epoch": trainer.best["epoch"],
                                 "best_" + trainer.monitor_key(): trainer.best["value"]})
     finally:
@@ -497,15 +388,6 @@ def _train(params: Params, sets: dict[str, WindowSet] | None, run_dir: Path | No
         run_dir=run_dir, history=history, best_epoch=int(trainer.best["epoch"]), best_checkpoint=best_checkpoint,
         model=model.eval(), train_seconds=seconds, windows_per_second=windows_per_second,
     )
-
-
-def _prepare_rank_0_first(params: Params, progress: bool, topology: Topology) -> dict[str, WindowSet]:
-    """Rank 0 prepares (and caches) the windows; the others then read the cache or prepare their own."""
-    from mimo_lib.prepare import prepare
-
-    sets = prepare(params, progress=progress) if topology.is_main else None
-    distributed.barrier()
-    return sets if sets is not None else prepare(params, progress=False)
 
 
 def _without_wandb(params: Params) -> Params:

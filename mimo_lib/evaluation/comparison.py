@@ -5,8 +5,8 @@ counts once its analysis has finished, i.e. it holds
 
 - ``headline.json``: the numbers the training and analysis notebooks record
   (``train_seconds``, ``n_parameters``, ``best_epoch``, ...), and
-- ``metrics_<split>_windows.csv`` (written by :func:`mimo_lib.evaluate.evaluate_run`):
-  one row per window, modality and method with the metrics of :mod:`mimo_lib.metrics`.
+- ``metrics_<split>_windows.csv`` (written by :func:`mimo_lib.evaluation.evaluate.evaluate_run`):
+  one row per window, modality and method with the metrics of :mod:`mimo_lib.evaluation.metrics`.
 
 The comparison table has **one row per fusion strategy and modality** and, per
 metric, the mean and standard deviation over that split's windows
@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mimo_lib.evaluate import MODEL_METHOD
-from mimo_lib.metrics import METRICS
+from mimo_lib.evaluation.evaluate import MODEL_METHOD
+from mimo_lib.evaluation.metrics import METRICS
 
 HEADLINE_FILE = "headline.json"
 

@@ -32,7 +32,10 @@ import neurokit2 as nk
 import numpy as np
 import pandas as pd
 
-from mimo_lib.config import SyntheticConfig
+from mimo_lib.config import Params, SyntheticConfig
+from mimo_lib.data.sources.csv_folder import CsvFolderSource
+from mimo_lib.data.types import Recording
+from mimo_lib.registry import SOURCES
 
 MANIFEST = "synthetic.json"
 NUMERICS = "numerics"
@@ -178,3 +181,22 @@ def cohort_is_current(cfg: SyntheticConfig, folder: Path) -> bool:
     same = json.loads(manifest.read_text()) == cfg.model_dump(mode="json")
     expected = [Path(folder) / sub / f"{s}.csv" for s in subject_ids(cfg) for sub in ("", NUMERICS)]
     return same and all(path.is_file() for path in expected)
+
+
+@SOURCES.register("synthetic")
+class SyntheticSource(CsvFolderSource):
+    """``data.source: synthetic``: the embedded cohort, written as CSV to ``data.root`` when absent or
+    out of date, then read through the same CSV path as a user's files."""
+
+    def _ensure(self, params: Params) -> None:
+        root = params.resolve_path(params.data.root)
+        if not cohort_is_current(params.data.synthetic, root):
+            write_synthetic_cohort(params.data.synthetic, root)
+
+    def subjects(self, params: Params) -> list[str]:
+        self._ensure(params)
+        return super().subjects(params)
+
+    def load(self, params: Params, subjects: list[str] | None) -> list[Recording]:
+        self._ensure(params)
+        return super().load(params, subjects)

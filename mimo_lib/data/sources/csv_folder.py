@@ -9,59 +9,17 @@ digits, so single steps of a 125 Hz recording read as 0.01 s).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mimo_lib.config import DataConfig
-from mimo_lib.types import Recording
+from mimo_lib.config import DataConfig, Params
+from mimo_lib.data.sources.base import Source, SourceError, select_files
+from mimo_lib.data.types import Recording
+from mimo_lib.registry import SOURCES
 
 RATE_TOLERANCE = 0.01
-
-
-class SourceError(ValueError):
-    """A recording that cannot be read as configured (names the file and column)."""
-
-
-def subject_files(data: DataConfig, root: Path) -> dict[str, Path]:
-    """Map subject id -> file for the files ``root / data.file_glob`` whose stem matches ``data.subject_pattern``."""
-    if not root.is_dir():
-        raise SourceError(f"data folder not found: {root} (data.root)")
-    pattern = re.compile(data.subject_pattern)
-    if "subject" not in pattern.groupindex:
-        raise SourceError(f"data.subject_pattern {data.subject_pattern!r} has no group named 'subject'")
-    files: dict[str, Path] = {}
-    for path in sorted(root.glob(data.file_glob)):
-        match = pattern.search(path.stem)
-        if not match or not path.is_file():
-            continue
-        subject = match.group("subject")
-        if subject in files:
-            raise SourceError(f"subject {subject!r} matches two files: {files[subject]} and {path}")
-        files[subject] = path
-    return files
-
-
-def select_files(data: DataConfig, root: Path, subjects: list[str] | None) -> dict[str, Path]:
-    """The files of ``subjects`` (default: every subject in ``data.splits``, else every file)."""
-    return choose_subjects(subject_files(data, root), data, root, subjects)
-
-
-def choose_subjects(
-    files: dict[str, Path], data: DataConfig, root: Path, subjects: list[str] | None
-) -> dict[str, Path]:
-    """The entries of ``files`` (from :func:`subject_files`) for ``subjects``; an absent subject is an error."""
-    if subjects is None:
-        subjects = [s for split in data.splits.values() for s in split] or list(files)
-    missing = [s for s in subjects if s not in files]
-    if missing:
-        raise SourceError(
-            f"no recording for subject(s) {missing} in {root} (files {data.file_glob!r}, "
-            f"subject pattern {data.subject_pattern!r}); found subjects {sorted(files)}"
-        )
-    return {s: files[s] for s in subjects}
 
 
 def _numeric(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -130,3 +88,11 @@ def read_csv_recording(data: DataConfig, subject: str, path: Path) -> Recording:
 def load_csv_folder(data: DataConfig, root: Path, subjects: list[str] | None = None) -> list[Recording]:
     """One :class:`Recording` per subject from a folder of CSV files."""
     return [read_csv_recording(data, subject, path) for subject, path in select_files(data, root, subjects).items()]
+
+
+@SOURCES.register("csv")
+class CsvFolderSource(Source):
+    """``data.source: csv``: a folder of per-subject CSV files."""
+
+    def load(self, params: Params, subjects: list[str] | None) -> list[Recording]:
+        return load_csv_folder(params.data, params.resolve_path(params.data.root), subjects)

@@ -1,4 +1,4 @@
-"""PhysioNet WFDB records as :class:`~mimo_lib.types.Recording` objects.
+"""PhysioNet WFDB records as :class:`~mimo_lib.data.types.Recording` objects.
 
 Signals are picked by name, read at their own rates (a multi-rate record keeps
 e.g. ECG at 500 Hz beside ABP at 125 Hz), in physical units, with invalid
@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import wfdb
 
-from mimo_lib.config import DataConfig
-from mimo_lib.sources.csv_folder import SourceError, choose_subjects, subject_files
-from mimo_lib.types import Recording
+from mimo_lib.config import DataConfig, Params
+from mimo_lib.data.sources.base import Source, SourceError, choose_subjects, subject_files
+from mimo_lib.data.types import Recording
+from mimo_lib.registry import SOURCES
 
 
 def read_wfdb_record(path: Path, modalities: list[str], subject: str | None = None) -> Recording:
@@ -76,3 +77,11 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
             f"and data.subject_pattern {data.subject_pattern!r}"
         )
     return [read_wfdb_record(header.with_suffix(""), data.modalities, subject) for subject, header in headers.items()]
+
+
+@SOURCES.register("wfdb")
+class WfdbSource(Source):
+    """``data.source: wfdb``: PhysioNet WFDB records, one per subject."""
+
+    def load(self, params: Params, subjects: list[str] | None) -> list[Recording]:
+        return load_wfdb_folder(params.data, params.resolve_path(params.data.root), subjects)

@@ -7,7 +7,7 @@ start and cut to the shortest one. Windows of ``window_seconds`` every
 ``stride_seconds`` are sliced from the aligned signals; a window is dropped when
 any modality touches a long gap, holds a flat line or is clipped (checked on the
 raw samples at the native rate). The kept windows are normalised per split
-(see :mod:`mimo_lib.normalization`) and saved as
+(see :mod:`mimo_lib.data.normalization`) and saved as
 ``<paths.processed>/<digest of data + preprocessing>/<split>.npz``.
 
 The cache key is the params digest: after editing the recordings themselves,
@@ -24,11 +24,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mimo_lib.config import Params, ParamsError
-from mimo_lib.normalization import normalize_sets
-from mimo_lib.signals import bandpass, modality_bands, resample
-from mimo_lib.sources import available_subjects, load_recordings
-from mimo_lib.types import Recording, WindowSet
-from mimo_lib.windowing import DROP_REASONS, fill_short_gaps, first_reason, quality_reasons, slice_windows, window_count
+from mimo_lib.data.normalization import normalize_sets
+from mimo_lib.data.signals import bandpass, modality_bands, resample
+from mimo_lib.data.sources import available_subjects, load_recordings
+from mimo_lib.data.types import Recording, WindowSet
+from mimo_lib.data.windowing import DROP_REASONS, fill_short_gaps, first_reason, quality_reasons, slice_windows, window_count
 
 SPLITS = ("train", "val", "test")
 TRIM_REASON = "unequal_length"

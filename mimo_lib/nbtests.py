@@ -1,6 +1,6 @@
-"""Helpers the numbered notebooks call, and the notebook test entry point.
+"""The notebook test entry point: every numbered notebook executed under nbval with the smoke params.
 
-``python -m mimo_lib.notebooks nbval`` executes every numbered notebook in order
+``python -m mimo_lib.nbtests nbval`` executes every numbered notebook in order
 under nbval with the smoke params, in lax mode: every cell must run without
 error, and cells marked ``# NBVAL_CHECK_OUTPUT`` must print what they printed
 before. Papermill first writes parameterised copies into ``build/nbval/``; 03
@@ -18,19 +18,14 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nbformat
 import papermill as pm
 from tqdm.auto import tqdm
 
-from mimo_lib.comparison import record_headline
-from mimo_lib.config import PROJECT_ROOT, Params, project_path
+from mimo_lib.config import PROJECT_ROOT
 from mimo_lib.sweep import NOTEBOOK_DIR, fusion_settings
-
-if TYPE_CHECKING:
-    from mimo_lib.evaluate import Evaluation
-    from mimo_lib.trainer import TrainResult
 
 NBVAL_DIR = PROJECT_ROOT / "build" / "nbval"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -41,43 +36,6 @@ SMOKE_FUSIONS = ("concat", "gated")
 def numbered_notebooks(suffix: str = ".ipynb") -> list[Path]:
     """``notebooks/NN_*<suffix>`` in order."""
     return sorted(NOTEBOOK_DIR.glob(f"[0-9][0-9]_*{suffix}"))
-
-
-def figures_folder(params: Params, figures_dir: str | Path | None, name: str) -> Path:
-    """``figures_dir`` when given, else ``<paths.figures>/<name>``."""
-    return project_path(figures_dir) if figures_dir else params.resolve_path(params.paths.figures) / name
-
-
-def run_folder(params: Params, run_dir: str | Path | None) -> Path:
-    """``run_dir`` when given, else the run folder the params name (:func:`mimo_lib.tracking.run_dir_for`)."""
-    from mimo_lib.tracking import run_dir_for
-
-    return project_path(run_dir) if run_dir else run_dir_for(params)
-
-
-def record_training(result: TrainResult) -> Path:
-    """Write a training run's headline numbers into its ``headline.json``."""
-    from mimo_lib.model import parameter_counts
-
-    history = result.history
-    best = history.loc[history["epoch"] == result.best_epoch] if "epoch" in history else history.iloc[[-1]]
-    losses = {f"best_{key}": float(best[key].iloc[0]) for key in ("train_loss", "val_loss") if key in best}
-    return record_headline(
-        result.run_dir, fusion=result.model.config.fusion, epochs=len(history), best_epoch=result.best_epoch,
-        train_seconds=result.train_seconds, windows_per_second=result.windows_per_second,
-        n_parameters=parameter_counts(result.model)["total"], **losses,
-    )
-
-
-def record_evaluation(evaluation: Evaluation, run_dir: str | Path) -> Path:
-    """Add the overall metrics of the model and of its baseline on the evaluated split to ``headline.json``."""
-    values = {
-        f"{evaluation.split}_{method}_{metric}": float(value)
-        for method, row in evaluation.overall.iterrows()
-        for metric, value in row.items()
-        if metric != "n_windows"
-    }
-    return record_headline(run_dir, **values)
 
 
 def _nbval_copies(build_dir: Path, params_file: str, fusions: tuple[str, ...]) -> list[Path]:
@@ -128,8 +86,8 @@ def run_nbval(build_dir: Path = NBVAL_DIR, params_file: str = SMOKE_PARAMS,
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m mimo_lib.notebooks nbval [--params FILE] [pytest args...]``."""
-    parser = argparse.ArgumentParser(prog="python -m mimo_lib.notebooks", description=__doc__.splitlines()[0])
+    """``python -m mimo_lib.nbtests nbval [--params FILE] [pytest args...]``."""
+    parser = argparse.ArgumentParser(prog="python -m mimo_lib.nbtests", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     nbval = commands.add_parser("nbval", help="execute the numbered notebooks under nbval with the smoke params")
     nbval.add_argument("--params", default=SMOKE_PARAMS, help="params file for every notebook")

@@ -1,0 +1,94 @@
+"""Inference with a trained model: batched prediction, presence masks and imputation of absent modalities.
+
+A modality marked absent is fed as zeros and its tokens are masked out of the
+fusion (``present``), so the latent comes from the other modalities only; the
+decoders still reconstruct every modality, the absent ones included.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mimo_lib.data.types import WindowSet
+from mimo_lib.model.mimo_ae import MiMoAE
+
+
+@torch.no_grad()
+def predict(
+    model: MiMoAE, windowset: WindowSet, batch_size: int = 256, present: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reconstructions ``(N, M, T)``, latents ``(N, latent_dim)`` and fusion weights ``(N, M)`` in batches.
+
+    ``present`` (bool ``(N, M)`` or ``(M,)``) marks which modalities the encoder may see;
+    all by default. Runs on the model's device in eval mode.
+    """
+    if windowset.modalities != list(model.modalities) or windowset.window_length != model.window_length:
+        raise ValueError(
+            f"windows have modalities {windowset.modalities} and length {windowset.window_length}; the model "
+            f"expects {list(model.modalities)} and {model.window_length}"
+        )
+    device = next(model.parameters()).device
+    model.eval()
+    mask = None
+    if present is not None:
+        mask = torch.as_tensor(np.broadcast_to(present, (len(windowset), len(model.modalities))).copy())
+    recon, latent, weights = [], [], []
+    for start in range(0, len(windowset), batch_size):
+        batch = torch.from_numpy(np.ascontiguousarray(windowset.windows[start:start + batch_size])).to(device)
+        batch_mask = mask[start:start + batch_size].to(device) if mask is not None else None
+        output = model(batch, batch_mask)
+        recon.append(output.reconstruction.float().cpu().numpy())
+        latent.append(output.latent.float().reshape(len(batch), -1).cpu().numpy())
+        weights.append(output.weights.float().cpu().numpy())
+    if not recon:
+        raise ValueError("cannot predict on an empty WindowSet")
+    return np.concatenate(recon), np.concatenate(latent), np.concatenate(weights)
+
+
+def present_mask(modalities: list[str], missing: list[str]) -> np.ndarray:
+    """Bool ``(M,)`` mask, false for the ``missing`` modalities; unknown names or nothing left present raise."""
+    unknown = [name for name in missing if name not in modalities]
+    if unknown:
+        raise ValueError(f"unknown modality {unknown}; the model's modalities are {list(modalities)}")
+    present = np.array([name not in missing for name in modalities])
+    if not present.any():
+        raise ValueError(f"every modality is marked missing ({list(missing)}); at least one must be present")
+    return present
+
+
+def as_windowset(windows: np.ndarray, modalities: list[str], rate: float = 1.0) -> WindowSet:
+    """Wrap an ``(N, M, T)`` array already on the model's (normalised) scale; subjects and starts are blank."""
+    windows = np.asarray(windows, dtype=np.float32)
+    if windows.ndim != 3:
+        raise ValueError(f"windows must be an (N, M, T) array, got shape {windows.shape}")
+    n = len(windows)
+    return WindowSet(windows, np.full(n, ""), np.zeros(n), list(modalities), rate,
+                     {"method": "none", "mean": np.zeros((1, windows.shape[1], 1)),
+                      "std": np.ones((1, windows.shape[1], 1))})
+
+
+def impute(
+    model: MiMoAE, windows: np.ndarray | WindowSet, missing: list[str], batch_size: int = 256
+) -> np.ndarray:
+    """Reconstruct every modality ``(N, M, T)`` from the present ones; ``missing`` inputs are fed as zeros and masked.
+
+    Rows of the ``missing`` modalities are the imputed signals; the other rows are
+    the model's reconstruction from the same partial input.
+    """
+    windowset = windows if isinstance(windows, WindowSet) else as_windowset(windows, list(model.modalities))
+    present = present_mask(list(model.modalities), list(missing))
+    reconstruction, _, _ = predict(model, windowset, batch_size, present=present)  # absent tokens are masked
+    return reconstruction
+
+
+def impute_each(model: MiMoAE, windows: np.ndarray | WindowSet, batch_size: int = 256) -> np.ndarray:
+    """``(N, M, T)``: row ``m`` is modality ``m`` reconstructed with only it absent at the input."""
+    windowset = windows if isinstance(windows, WindowSet) else as_windowset(windows, list(model.modalities))
+    modalities = list(model.modalities)
+    if len(modalities) < 2:
+        raise ValueError(f"imputation needs at least two modalities; the model has {modalities}")
+    imputed = np.empty(windowset.windows.shape, dtype=np.float32)
+    for index, modality in enumerate(modalities):
+        imputed[:, index] = impute(model, windowset, [modality], batch_size)[:, index]
+    return imputed
