@@ -1,0 +1,1 @@
+"""Data stage: recordings from sources -> filtered, resampled, windowed, normalised WindowSets (and fetching)."""

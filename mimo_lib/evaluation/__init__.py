@@ -1,0 +1,1 @@
+"""Evaluation stage: metrics, baselines, evaluation against PCA, robustness, coupling, probes and comparisons."""
