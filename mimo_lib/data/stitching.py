@@ -49,8 +49,7 @@ def _check_starts(starts: np.ndarray, n_windows: int, window: int, length: int) 
         raise ValueError(f"starts must have shape ({n_windows},), one per window; got {starts.shape}")
     if not np.issubdtype(starts.dtype, np.integer):
         raise TypeError(
-            f"starts must be integer sample offsets, got dtype {starts.dtype}; "
-            "convert start times with window_starts_to_samples"
+            f"starts must be integer sample offsets, got dtype {starts.dtype}; convert start times with window_starts_to_samples"
         )
     outside = (starts < 0) | (starts + window > length)
     if outside.any():
