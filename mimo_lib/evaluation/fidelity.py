@@ -37,9 +37,9 @@ import pandas as pd
 KINDS = ("ecg", "ppg", "resp")
 R_PEAK_TOLERANCE_S = 0.05
 PULSE_TOLERANCE_S = 0.1
-# Breath peaks (end of inspiration) are broad: on BIDMC the two annotators differ by
-# 0.08-0.12 s (median) and up to 0.34 s (90th percentile, subjects 36-40), and NeuroKit2's
-# peaks sit 0.1-0.7 s (median) and up to 0.95 s (90th percentile) from annotator 1.
+# Breath peaks (end of inspiration) are broad. On BIDMC subjects 36-40 the two annotators
+# differ by 0.08-0.12 s (median per subject; up to 0.34 s at the 90th percentile) and
+# NeuroKit2's peaks lie 0.09-0.60 s (median; up to 0.85 s at the 90th percentile) from annotator 1's.
 # 1 s accepts those offsets and is half the shortest breath interval up to 30 breaths/min,
 # so a detection cannot match the neighbouring breath instead (matching is one-to-one).
 BREATH_TOLERANCE_S = 1.0
