@@ -5,8 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 
-.PHONY: install demo test test-lib test-notebooks sync sweep bench clean
+.PHONY: help install demo test test-lib test-notebooks sync sweep bench clean
 
+## List the targets.
+help:
+	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  %-16s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
+
+## Create .venv and install the package with what the tests need (torch pinned to the CPU-friendly 2.13.0).
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -26,6 +31,16 @@ test: install
 	$(PY) -m pytest -n 2 tests
 	$(PY) -m mimo_lib.nbtests nbval
 
+## pytest on mimo_lib alone (no notebook execution).
+test-lib: install
+	$(PY) -m pytest -n 2 -m "not notebooks" tests
+
+## The notebook checks: pairs in sync, the papermill sweep, every numbered notebook under nbval.
+test-notebooks: install
+	$(PY) -m pytest -n 2 -m notebooks tests
+	$(PY) -m mimo_lib.nbtests nbval
+
+## A sweep of the three fusion strategies on the default params.
 sweep: install
 	$(VENV)/bin/mimo sweep --params params/default.yaml --fusion concat gated attention
 
@@ -34,9 +49,11 @@ sync: install
 	$(VENV)/bin/jupytext --set-formats ipynb,py:percent $(NOTEBOOKS)
 	$(VENV)/bin/jupytext --sync $(NOTEBOOKS)
 
+## The speed benchmarks (prepare, training throughput).
 bench: install
 	$(PY) benchmarks/bench_prepare.py
 	$(PY) benchmarks/bench_throughput.py
 
+## Remove runs, prepared windows and figures.
 clean:
 	rm -rf runs data/processed/* figures/*.png .pytest_cache

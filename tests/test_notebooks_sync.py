@@ -13,6 +13,8 @@ NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 PAIRS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
 EXPECTED = ["01_preprocessing", "02_model", "03_training", "04_analysis", "05_fusion_comparison"]
 
+pytestmark = pytest.mark.notebooks
+
 
 def _cells(notebook: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
     return [(cell.cell_type, cell.source.strip(), tuple(cell.metadata.get("tags", ()))) for cell in notebook.cells]

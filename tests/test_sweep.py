@@ -11,6 +11,8 @@ import yaml
 from mimo_lib.config import ParamsError, load_params
 from mimo_lib.sweep import flatten, fusion_settings, run_sweep
 
+pytestmark = pytest.mark.notebooks
+
 
 def test_fusion_files_hold_their_strategy():
     for name in ("concat", "gated", "attention"):
