@@ -153,6 +153,20 @@ def _impute(args: argparse.Namespace) -> None:
     print(f"{', '.join(args.missing)} imputed for {len(imputed)} windows (normalised scale) -> {args.out}")
 
 
+def _reconstruct(args: argparse.Namespace) -> None:
+    from mimo_lib.reconstruction import write_reconstructions
+    from mimo_lib.run import load_run
+
+    run = load_run(args.run, args.checkpoint)
+    reconstructions = run.reconstruct(args.input, args.missing)
+    paths = write_reconstructions(reconstructions, args.out, args.format, run.params.data.time_column or "time")
+    rows = [{"subject": r.subject, "samples": r.length, "windows": r.windows,
+             **{f"uncovered {m}": n for m, n in r.uncovered.items()}} for r in reconstructions]
+    _print_table(f"recordings reconstructed at {run.params.preprocessing.target_rate:g} Hz "
+                 "(uncovered samples are NaN: dropped by quality control, or the tail)", pd.DataFrame(rows))
+    print(f"-> {paths[0] if len(paths) == 1 else paths[0].parent}")
+
+
 def _robustness(args: argparse.Namespace) -> None:
     from mimo_lib.run import load_run
 
@@ -214,6 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a modality absent at the input (repeatable)")
     impute.add_argument("--out", type=Path, required=True, help="output .npz")
     impute.set_defaults(handler=_impute)
+
+    reconstruct = commands.add_parser(
+        "reconstruct", help="whole recordings back, stitched from overlapping windows -> CSV or WFDB")
+    reconstruct.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    reconstruct.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
+    reconstruct.add_argument("--input", type=Path, required=True, help="folder or file of recordings")
+    reconstruct.add_argument("--out", type=Path, required=True,
+                             help="a .csv or .hea file (one recording) or a folder (one file per recording)")
+    reconstruct.add_argument("--format", choices=["csv", "wfdb"], default=None,
+                             help="output format when --out is a folder (default: from the suffix)")
+    reconstruct.add_argument("--missing", action="append", default=[], metavar="MODALITY",
+                             help="a modality absent at the input, imputed from the others (repeatable)")
+    reconstruct.set_defaults(handler=_reconstruct)
 
     robustness = commands.add_parser(
         "robustness", help="write imputation_<split>[_subjects].csv and denoising_<split>.csv into a run folder")

@@ -15,7 +15,7 @@ reconstruction in the recording's units (``reconstruction * std + mean``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ import torch
 
 from mimo_lib.config import CorruptionConfig, Params
 from mimo_lib.data.normalization import normalize
-from mimo_lib.data.prepare import prepare, prepare_recording
+from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
 from mimo_lib.data.sources import load_recordings
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import as_windowset, impute, predict, present_mask
+from mimo_lib.reconstruction import RecordingReconstruction, stitch_prepared
 from mimo_lib.training.checkpoint import load_model
 
 Source = str | Path | Recording | Sequence[Recording] | WindowSet | np.ndarray
@@ -125,13 +126,21 @@ class TrainedRun:
             return source
         if isinstance(source, np.ndarray):
             return as_windowset(source, self.modalities, self.params.preprocessing.target_rate)
-        recordings = [source] if isinstance(source, Recording) else _recording_list(source)
-        params = self._params_without(missing)
-        prepared = [prepare_recording(recording, params) for recording in recordings]
+        prepared = self._prepare(source, missing)
         dropped = {p.subject: p.dropped for p in prepared}
         if not sum(len(p.windows) for p in prepared):
-            raise ValueError(f"no window of {[r.origin or r.subject for r in recordings]} passed quality "
+            raise ValueError(f"no window of {[p.origin or p.subject for p in prepared]} passed quality "
                              f"control; dropped per subject and reason: {dropped}")
+        return self._model_windows(prepared, missing)
+
+    def _prepare(self, source: Recording | Sequence[Recording], missing: Sequence[str]) -> list[PreparedRecording]:
+        """Each recording filtered, resampled and windowed as the run's training data (without ``missing``)."""
+        recordings = [source] if isinstance(source, Recording) else _recording_list(source)
+        params = self._params_without(missing)
+        return [prepare_recording(recording, params) for recording in recordings]
+
+    def _model_windows(self, prepared: list[PreparedRecording], missing: Sequence[str]) -> WindowSet:
+        """The kept windows of ``prepared`` normalised as in training; ``missing`` rows zero."""
         kept = np.concatenate([p.windows for p in prepared])
         present = present_mask(self.modalities, list(missing))
         raw = np.zeros((len(kept), len(self.modalities), kept.shape[-1]))
@@ -141,7 +150,43 @@ class TrainedRun:
         normalised, normalization = self._normalize(raw, subjects)
         normalised[:, ~present] = 0.0
         return WindowSet(normalised, subjects, starts, self.modalities, float(self.params.preprocessing.target_rate),
-                         normalization, provenance=self.params.digest("data", "preprocessing"), dropped=dropped)
+                         normalization, provenance=self.params.digest("data", "preprocessing"),
+                         dropped={p.subject: p.dropped for p in prepared})
+
+    def reconstruct(
+        self,
+        source: str | Path | Recording | Sequence[Recording],
+        missing: Sequence[str] = (),
+        reconstructor: Callable[[np.ndarray], np.ndarray] | None = None,
+        batch_size: int = 256,
+    ) -> list[RecordingReconstruction]:
+        """Each recording back as continuous signals at the run's target rate, in recording units.
+
+        Windows are reconstructed (by the model, with the ``missing`` modalities
+        absent at its input, or by ``reconstructor``: normalised ``(N, M, T)`` windows
+        in, the same shape out, e.g. a PCA baseline's ``reconstruct``), each
+        window's own scale is restored, and overlapping windows are stitched by
+        tapered overlap-add (:func:`mimo_lib.data.stitching.stitch`). Samples no
+        kept window covers (dropped by quality control, or the tail) are NaN.
+        A missing modality's scale was never recorded: its rows stay on the model's
+        normalised scale.
+        """
+        if isinstance(source, (str, Path)):
+            source = self.read_recordings(source, missing)
+        present = present_mask(self.modalities, list(missing))
+        rate = float(self.params.preprocessing.target_rate)
+        results = []
+        for prepared in self._prepare(source, missing):
+            windows = np.empty((0, len(self.modalities), self.model.window_length))
+            if len(prepared.windows):
+                model_windows = self._model_windows([prepared], missing)
+                if reconstructor is None:
+                    recon = predict(self.model, model_windows, batch_size, present=present)[0]
+                else:
+                    recon = reconstructor(model_windows.windows)
+                windows = np.where(present[:, None], model_windows.denormalize(recon), recon)
+            results.append(stitch_prepared(prepared, windows, self.modalities, present, rate))
+        return results
 
     def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256) -> pd.DataFrame:
         """One row per window: subject, start, latent vector, fusion weights and normalisation statistics.

@@ -37,12 +37,15 @@ REASONS = (*DROP_REASONS, TRIM_REASON)
 
 @dataclass
 class PreparedRecording:
-    """Kept (not yet normalised) windows of one recording and the windows dropped per reason."""
+    """Kept (not yet normalised) windows of one recording, the windows dropped per reason, and the
+    continuous signals they were cut from (``(M, n)`` at the target rate, filtered, in recording units)."""
 
     subject: str
     windows: np.ndarray
     starts: np.ndarray
     dropped: dict[str, int] = field(default_factory=dict)
+    signals: np.ndarray | None = None
+    origin: str = ""
 
 
 def window_samples(params: Params) -> tuple[int, int]:
@@ -105,7 +108,8 @@ def prepare_recording(recording: Recording, params: Params) -> PreparedRecording
     keep = reason == ""
     dropped = {name: int((reason == name).sum()) for name in DROP_REASONS}
     dropped[TRIM_REASON] = window_count(max(lengths), window, stride) - count
-    return PreparedRecording(recording.subject, slice_windows(signals, window, stride)[keep], starts[keep], dropped)
+    return PreparedRecording(recording.subject, slice_windows(signals, window, stride)[keep], starts[keep], dropped,
+                             signals, recording.origin)
 
 
 def split_subjects(params: Params) -> dict[str, list[str]]:
