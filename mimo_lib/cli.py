@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mimo_lib.config import ParamsError, load_params
+from mimo_lib.config import ParamsError, load_params, locate
 
 if TYPE_CHECKING:
     from mimo_lib.data.types import WindowSet
@@ -175,10 +175,10 @@ def _robustness(args: argparse.Namespace) -> None:
 
 
 def _add_run_input(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    parser.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     parser.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--input", type=Path, help="folder or file of recordings, read with the run's data params")
+    source.add_argument("--input", type=locate, help="folder or file of recordings, read with the run's data params")
     source.add_argument("--split", help="a prepared split of the run's own data (train, val, test)")
 
 
@@ -199,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained run beside the PCA baseline")
-    evaluate.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    evaluate.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(handler=_evaluate)
 
@@ -216,9 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     encode.set_defaults(handler=_encode)
 
     decode = commands.add_parser("decode", help="latent vectors (from `mimo encode`) -> windows in recording units")
-    decode.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    decode.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     decode.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    decode.add_argument("--input", type=Path, required=True, help=".parquet written by `mimo encode`")
+    decode.add_argument("--input", type=locate, required=True, help=".parquet written by `mimo encode`")
     decode.add_argument("--out", type=Path, required=True, help="output .npz (windows, subjects, starts, modalities)")
     decode.set_defaults(handler=_decode)
 
@@ -231,9 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     reconstruct = commands.add_parser(
         "reconstruct", help="whole recordings back, stitched from overlapping windows -> CSV or WFDB")
-    reconstruct.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    reconstruct.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     reconstruct.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    reconstruct.add_argument("--input", type=Path, required=True, help="folder or file of recordings")
+    reconstruct.add_argument("--input", type=locate, required=True, help="folder or file of recordings")
     reconstruct.add_argument("--out", type=Path, required=True,
                              help="a .csv or .hea file (one recording) or a folder (one file per recording)")
     reconstruct.add_argument("--format", choices=["csv", "wfdb"], default=None,
@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     robustness = commands.add_parser(
         "robustness", help="write imputation_<split>[_subjects].csv and denoising_<split>.csv into a run folder")
-    robustness.add_argument("--run", type=Path, required=True, help="run folder written by `mimo train`")
+    robustness.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     robustness.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
     robustness.add_argument("--split", default="test")
     robustness.add_argument("--seed", type=int, default=0, help="seed of the input corruptions")

@@ -368,8 +368,13 @@ def _read_params_file(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]
     return _deep_merge(_read_params_file(base, chain), content)
 
 
-def _locate(path: Path) -> Path:
-    """A relative params path as given, or else relative to the project root (notebooks run in notebooks/)."""
+def locate(path: str | Path) -> Path:
+    """A relative path as given when it exists from here, or else relative to the project root.
+
+    Params files, run folders and recordings named on the command line or in a
+    notebook (which runs in ``notebooks/``) are found either way.
+    """
+    path = Path(path)
     if path.is_absolute() or path.exists():
         return path
     anchored = PROJECT_ROOT / path
@@ -401,7 +406,7 @@ def load_params(
     tree = read_yaml(DEFAULT_PARAMS)
     sources = [str(DEFAULT_PARAMS.relative_to(PROJECT_ROOT))]
     if path is not None:
-        path = _locate(Path(path))
+        path = locate(Path(path))
         tree = _deep_merge(tree, _read_params_file(path))
         sources.append(str(path))
     pairs = list(overrides.items()) if isinstance(overrides, dict) else [parse_override(o) for o in overrides or []]
