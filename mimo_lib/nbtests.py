@@ -52,7 +52,7 @@ def _nbval_copies(build_dir: Path, params_file: str, fusions: tuple[str, ...]) -
         run = {"overrides": {**settings, **base}, "run_dir": str(sweep_dir / name)}
         plan += [("03_training", f"03_training-{name}", run), ("04_analysis", f"04_analysis-{name}", run)]
     plan.append(("05_fusion_comparison", "05_fusion_comparison", {
-        "sweep_dir": str(sweep_dir), "figures_dir": str(figures / "smoke"),
+        "runs_from": str(sweep_dir), "figures_dir": str(figures / "smoke"),
         "table_file": str(sweep_dir / "comparison_test.csv"),
     }))
     copies = []

@@ -224,7 +224,7 @@ def run_sweep(
         output = sweep_dir / COMPARISON_NOTEBOOK
         try:
             execute(COMPARISON_NOTEBOOK, output, {
-                "sweep_dir": str(sweep_dir), "figures_dir": str(figures_dir), "table_file": str(table_file),
+                "runs_from": str(sweep_dir), "figures_dir": str(figures_dir), "table_file": str(table_file),
             })
         except Exception as error:  # report it beside the run failures
             failures.append(_failure("comparison", output, error))

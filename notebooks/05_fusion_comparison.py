@@ -17,25 +17,30 @@
 # %% [markdown]
 # # 05 · Comparing fusion strategies
 #
-# Reads the finished runs of a sweep (`mimo sweep` or `make demo`: one run per
-# fusion strategy) and compares their test metrics, their cost in training time
-# and parameters, beside the PCA baseline.
+# Compares finished runs — the runs of a sweep (`mimo sweep` or `make demo`: one
+# run per fusion strategy), a list of run folders, or every run under `runs/` —
+# by their test metrics and their cost in training time and parameters, beside
+# the PCA baseline.
 
 # %% tags=["parameters"]
-sweep_dir = "runs/demo"
-figures_dir = "figures/demo"
-table_file = None  # default: <sweep_dir>/comparison_test.csv
+runs_from = "runs"  # a sweep folder, a run folder, a folder of runs, or a list of run folders
+figures_dir = "figures/comparison"
+table_file = None  # default: comparison_<split>.csv in runs_from (when a folder), else in figures_dir
 split = "test"
 
 # %%
+from pathlib import Path
+
 from mimo_lib.evaluation import comparison
 from mimo_lib.walkthrough import project_path, save
 from mimo_lib.plots.comparison import plot_cost, plot_metric_boxes, plot_radar
 
 # %%
-sweep_dir, figures_dir = project_path(sweep_dir), project_path(figures_dir)
-runs = comparison.load_sweep(sweep_dir, split)
-print(f"strategies: {runs.fusions}")
+sources = [project_path(p) for p in runs_from] if isinstance(runs_from, list) else project_path(runs_from)
+figures_dir = project_path(figures_dir)
+runs = comparison.load_runs(sources, split)
+print(f"{len(runs.fusions)} finished run(s) in {runs_from}:")
+runs.runs[["strategy", "folder"]]
 
 # %% [markdown]
 # ## Metrics per strategy and modality
@@ -44,7 +49,8 @@ print(f"strategies: {runs.fusions}")
 
 # %%
 table = comparison.summary_table(runs.per_window, runs.metrics)
-comparison.write_table(table, project_path(table_file) if table_file else sweep_dir / f"comparison_{split}.csv")
+default_table = (sources if isinstance(sources, Path) else figures_dir) / f"comparison_{split}.csv"
+comparison.write_table(table, project_path(table_file) if table_file else default_table)
 
 # %%
 comparison.format_mean_std(table, runs.metrics)

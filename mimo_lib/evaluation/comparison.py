@@ -18,6 +18,7 @@ is added after the strategies as a reference "strategy" under its method name
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,22 +62,40 @@ def read_headline(run_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def find_runs(sweep_dir: str | Path, split: str = "test") -> dict[str, Path]:
-    """Finished run folders in ``sweep_dir`` by fusion name (folder name), sorted by name."""
-    sweep_dir = Path(sweep_dir)
-    if not sweep_dir.is_dir():
-        raise FileNotFoundError(f"sweep folder not found: {sweep_dir}")
-    return {
-        folder.name: folder
-        for folder in sorted(sweep_dir.iterdir())
-        if (folder / HEADLINE_FILE).is_file() and (folder / per_window_file(split)).is_file()
-    }
+def is_finished(folder: Path, split: str = "test") -> bool:
+    """Whether ``folder`` is a run folder with headline numbers and per-window metrics of ``split``."""
+    return (folder / HEADLINE_FILE).is_file() and (folder / per_window_file(split)).is_file()
+
+
+def find_runs(source: str | Path | Sequence[str | Path], split: str = "test") -> dict[str, Path]:
+    """Finished run folders by name: a run folder itself, every run below a folder (a sweep, or ``runs/``),
+    or a list of run folders (each must be finished).
+
+    Runs found below a folder are named by their path relative to it.
+    """
+    if isinstance(source, (str, Path)):
+        folder = Path(source)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"runs folder not found: {folder}")
+        if is_finished(folder, split):
+            return {folder.name: folder}
+        found = sorted(path.parent for path in folder.rglob(HEADLINE_FILE) if is_finished(path.parent, split))
+        return {run.relative_to(folder).as_posix(): run for run in found}
+    runs = {}
+    for item in source:
+        run = Path(item)
+        if not is_finished(run, split):
+            raise FileNotFoundError(f"{run} is not a finished run folder: it needs {HEADLINE_FILE} and "
+                                    f"{per_window_file(split)} (train with 03, evaluate with 04)")
+        runs[run.name if run.name not in runs else run.as_posix()] = run
+    return runs
 
 
 @dataclass
 class SweepRuns:
-    """The finished runs of a sweep: per-window metrics (``fusion`` column, baselines included)
-    and one headline row per run."""
+    """Finished runs side by side: per-window metrics (``fusion`` column: the run's name, which in a
+    sweep is its strategy; baselines included) and one headline row per run (``strategy``, ``folder``,
+    the numbers of ``headline.json``)."""
 
     per_window: pd.DataFrame
     runs: pd.DataFrame
@@ -87,13 +106,13 @@ class SweepRuns:
         return list(self.runs.index)
 
 
-def load_sweep(sweep_dir: str | Path, split: str = "test") -> SweepRuns:
-    """Read every finished run of ``sweep_dir``; a sweep without any raises ``FileNotFoundError``."""
-    runs = find_runs(sweep_dir, split)
+def load_runs(source: str | Path | Sequence[str | Path], split: str = "test") -> SweepRuns:
+    """Read the finished runs of :func:`find_runs`; none found raises ``FileNotFoundError``."""
+    runs = find_runs(source, split)
     if not runs:
         raise FileNotFoundError(
-            f"no finished runs in {sweep_dir}: expected sub-folders holding {HEADLINE_FILE} and "
-            f"{per_window_file(split)}"
+            f"no finished runs in {source}: expected run folders holding {HEADLINE_FILE} and "
+            f"{per_window_file(split)} (train with 03_training, evaluate with 04_analysis)"
         )
     frames, rows, baselines = [], [], {}
     for fusion, folder in runs.items():
@@ -105,11 +124,12 @@ def load_sweep(sweep_dir: str | Path, split: str = "test") -> SweepRuns:
         frames.append(frame[frame["method"] == MODEL_METHOD].assign(fusion=fusion))
         for method, rows_of_method in frame[frame["method"] != MODEL_METHOD].groupby("method", sort=False):
             baselines.setdefault(method, rows_of_method.assign(fusion=method))
-        rows.append({"fusion": fusion, **read_headline(folder)})
+        headline = read_headline(folder)
+        rows.append({**headline, "fusion": fusion, "strategy": headline.get("fusion", fusion), "folder": str(folder)})
     per_window = pd.concat([*frames, *baselines.values()], ignore_index=True)
     metrics = [m for m in METRICS if m in per_window.columns]
     if not metrics:
-        raise ValueError(f"no metric columns {list(METRICS)} in the per-window files of {sweep_dir}")
+        raise ValueError(f"no metric columns {list(METRICS)} in the per-window files of {source}")
     info = pd.DataFrame(rows).set_index("fusion")
     return SweepRuns(per_window=per_window, runs=info, metrics=metrics)
 

@@ -10,8 +10,20 @@ from matplotlib.figure import Figure
 from mimo_lib.evaluation.metrics import HIGHER_IS_BETTER
 
 _LABELS = {
-    "mse": "MSE", "mae": "MAE", "pearson": "Pearson r", "snr_db": "SNR (dB)", "prd": "PRD (%)",
+    "mse": "MSE", "mae": "MAE", "pearson": "Pearson r", "snr_db": "SNR (dB)", "prd": "PRDN (%)",
     "psd_corr": "PSD corr.",
+}
+
+# Radar axes on fixed scales: 0 at the centre is a reconstruction no better than the window's mean
+# (z-scored windows: MSE 1, MAE about 0.8, PRDN 100 %, SNR 0 dB, r 0), 1 at the rim a perfect one.
+# (value at the centre, value at the rim, axis label)
+RADAR_SCALES = {
+    "mse": (1.0, 0.0, "1 − MSE"),
+    "mae": (0.8, 0.0, "1 − MAE/0.8"),
+    "pearson": (0.0, 1.0, "Pearson r"),
+    "snr_db": (0.0, 30.0, "SNR (dB) / 30"),
+    "prd": (100.0, 0.0, "1 − PRDN/100"),
+    "psd_corr": (0.0, 1.0, "PSD corr."),
 }
 
 
@@ -56,31 +68,39 @@ def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
     return figure
 
 
-def plot_radar(table: pd.DataFrame, metrics: list[str]) -> Figure:
-    """Radar chart of the strategies: each axis a metric (mean over modalities), scaled so outward is better.
-
-    ``table`` has one row per fusion and modality with ``<metric>_mean`` columns.
-    Each axis maps the worst strategy to 0 and the best to 1 (all 1 when they tie).
-    """
+def radar_scores(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per strategy (and baseline) each metric's mean over modalities on its fixed radar scale, clipped to [0, 1]."""
     means = table.groupby(level="fusion", sort=False)[[f"{m}_mean" for m in metrics]].mean()
     means.columns = metrics
     scores = pd.DataFrame(index=means.index, columns=metrics, dtype=float)
     for metric in metrics:
-        values = means[metric] if HIGHER_IS_BETTER.get(metric, False) else -means[metric]
-        span = values.max() - values.min()
-        scores[metric] = (values - values.min()) / span if span > 0 else 1.0
+        centre, rim, _ = RADAR_SCALES[metric]
+        scores[metric] = ((means[metric] - centre) / (rim - centre)).clip(0.0, 1.0)
+    return scores
+
+
+def plot_radar(table: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Radar chart of the strategies and the baseline on fixed scales (:data:`RADAR_SCALES`), outward is better.
+
+    ``table`` has one row per fusion and modality with ``<metric>_mean`` columns; the
+    baseline rows (``pca-<k>``) are drawn dashed, so a strategy's margin over it shows.
+    """
+    scores = radar_scores(table, metrics)
     angles = np.linspace(0, 2 * np.pi, len(metrics), endpoint=False)
     closed = np.append(angles, angles[0])
-    figure, ax = plt.subplots(figsize=(4.8, 4.8), subplot_kw={"projection": "polar"})
+    figure, ax = plt.subplots(figsize=(5.6, 5.6), subplot_kw={"projection": "polar"})
     for number, (fusion, row) in enumerate(scores.iterrows()):
         values = np.append(row.to_numpy(), row.to_numpy()[0])
-        ax.plot(closed, values, color=f"C{number}", label=fusion)
-        ax.fill(closed, values, color=f"C{number}", alpha=0.15)
-    ax.set_xticks(angles, [_label(m) for m in metrics])
-    ax.set_ylim(0, 1.05)
-    ax.set_yticks([0, 0.5, 1], ["worst", "", "best"], fontsize=7)
-    ax.set_title("fusion strategies (outward is better)", fontsize=10)
-    ax.legend(loc="upper right", bbox_to_anchor=(1.3, 1.1), fontsize=8)
+        baseline = str(fusion).startswith("pca")
+        ax.plot(closed, values, "--" if baseline else "-", color="0.35" if baseline else f"C{number}", label=fusion)
+        if not baseline:
+            ax.fill(closed, values, color=f"C{number}", alpha=0.12)
+    ax.set_xticks(angles, [RADAR_SCALES[m][2] for m in metrics], fontsize=8)
+    ax.tick_params(axis="x", pad=12)
+    ax.set_ylim(0, 1.0)
+    ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["", "0.5", "", "1"], fontsize=7)
+    ax.set_title("outward is better (centre: no better than the window mean)", fontsize=9, pad=18)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, len(scores)), fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
 
