@@ -1,4 +1,4 @@
-"""The ``mimo`` command: prepare, train, evaluate, sweep, reuse a run and fetch data from a terminal.
+"""mimo: prepare recordings, train, evaluate and compare MiMo-AE runs, reuse a trained run, fetch data.
 
 Every subcommand takes ``--params FILE`` and any number of ``--set key=value``
 overrides, resolved by :func:`mimo_lib.config.load_params` exactly as the
@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from mimo_lib.config import ParamsError, load_params, locate
+from mimo_lib import __version__
+from mimo_lib.config import load_params, locate
 
 if TYPE_CHECKING:
     from mimo_lib.data.types import WindowSet
@@ -182,10 +183,35 @@ def _add_run_input(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--split", help="a prepared split of the run's own data (train, val, test)")
 
 
+EXAMPLES = {
+    "prepare": "mimo prepare --params params/default.yaml",
+    "train": "mimo train --params params/default.yaml --set training.epochs=5",
+    "evaluate": "mimo evaluate --run runs/demo/concat --split test",
+    "sweep": "mimo sweep --params params/default.yaml --fusion concat gated attention --jobs 2",
+    "encode": "mimo encode --run runs/demo/concat --input data/raw/synthetic --out latents.parquet",
+    "decode": "mimo decode --run runs/demo/concat --input latents.parquet --out windows.npz",
+    "impute": "mimo impute --run runs/demo/concat --missing RESP --input data/raw/synthetic --out imputed.npz",
+    "reconstruct": "mimo reconstruct --run runs/demo/concat --input data/raw/synthetic --out reconstructed --format csv",
+    "robustness": "mimo robustness --run runs/demo/concat",
+    "data": "mimo data fetch bidmc",
+}
+
+
+def _with_examples(parser: argparse.ArgumentParser, commands: argparse._SubParsersAction) -> None:
+    """An example under every command's help, and all of them under ``mimo --help``."""
+    for name, command in commands.choices.items():
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        command.epilog = f"example:\n  {EXAMPLES[name]}"
+    parser.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES.values())
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``mimo`` command."""
-    parser = argparse.ArgumentParser(prog="mimo", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="mimo", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"mimo {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     prepare = commands.add_parser("prepare", help="recordings -> filtered, windowed, normalised .npz per split")
     _add_params_options(prepare)
@@ -257,16 +283,29 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--dest", type=Path, default=Path("data/raw/bidmc"))
     fetch.add_argument("--source", type=Path, default=None, help="copy from a local folder instead of PhysioNet")
     fetch.set_defaults(handler=_fetch)
+    _with_examples(parser, commands)
     return parser
 
 
+def one_line(error: BaseException) -> str:
+    """An error as one line: its kind unless it is a plain ValueError/ParamsError, and its message."""
+    message = ""
+    for line in (line.strip() for line in str(error).splitlines() if line.strip()):
+        message += (" " if not message or message.endswith(":") else "; ") + line
+    message = message.strip() or repr(error)
+    plain = isinstance(error, ValueError) and type(error).__module__.startswith(("builtins", "mimo_lib"))
+    return message if plain else f"{type(error).__name__}: {message}"
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``mimo`` console script."""
+    """Entry point of the ``mimo`` console script: errors print as one line (exit 2) unless ``--debug``."""
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (ParamsError, FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"error: {one_line(error)}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

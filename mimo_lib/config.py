@@ -26,6 +26,10 @@ DEFAULT_PARAMS = PROJECT_ROOT / "params" / "default.yaml"
 Band = tuple[float, float]
 
 
+# Params that choose how a run uses the machine, not what it computes: left out of digests.
+RUNTIME_KEYS = (("training", "threads"),)
+
+
 def project_path(path: str | Path) -> Path:
     """``path`` anchored at the project root when relative (notebooks run in notebooks/)."""
     path = Path(path)
@@ -233,6 +237,7 @@ class TrainingConfig(_Section):
     missing_weight: float = Field(0.03, ge=0, le=1)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None
+    threads: int | None = Field(None, ge=1)
 
     def dropout_probabilities(self, modalities: list[str]) -> list[float]:
         """Probability of masking each of ``modalities`` at the input (a mapping leaves the unnamed at 0)."""
@@ -293,8 +298,14 @@ class Params(_Section):
         return self.model_dump(mode="json")
 
     def digest(self, *sections: str) -> str:
-        """Short stable hash of the given sections (all when none given)."""
+        """Short stable hash of the given sections (all when none given).
+
+        Keys that choose how a run uses the machine, not what it computes
+        (:data:`RUNTIME_KEYS`), are left out.
+        """
         content = self.to_dict()
+        for section, key in RUNTIME_KEYS:
+            content[section].pop(key)
         if sections:
             content = {name: content[name] for name in sections}
         blob = json.dumps(content, sort_keys=True).encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from helpers import SHARED_DATA
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Tests train tiny models: one thread per test process is fastest and keeps xdist workers off each other's cores."""
+    """Tests train tiny models: one thread per test process is fastest and keeps xdist workers off each other's cores
+    (training reads OMP_NUM_THREADS when training.threads is unset; subprocesses and notebook kernels inherit it)."""
+    os.environ["OMP_NUM_THREADS"] = "1"
     torch.set_num_threads(1)
 
 

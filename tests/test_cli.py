@@ -99,3 +99,31 @@ def test_impute_recordings_that_lack_the_sensor(run_dir, tmp_path):
         assert result["windows"].shape == run.split("test").windows.shape
         assert np.abs(result["observed"][:, 2]).max() == 0  # the absent sensor was fed as zeros
         assert np.abs(result["windows"][:, 2]).max() > 0
+
+
+def test_every_error_is_one_line_with_exit_2_and_a_traceback_with_debug(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--set", "model.fusion=sum", "--set", "training.epochs=0"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "model.fusion" in error and "training.epochs" in error
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate", "--run", str(tmp_path)])
+    assert capsys.readouterr().err == f"error: FileNotFoundError: {tmp_path} is not a run folder: " \
+                                      f"{tmp_path / 'params.yaml'} is missing\n"
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "evaluate", "--run", str(tmp_path)])
+
+
+def test_version_and_help_with_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("mimo ")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and "examples:" in text
+    assert all(f"mimo {command}" in text for command in ("prepare", "train", "reconstruct", "data fetch"))
+    with pytest.raises(SystemExit):
+        main(["reconstruct", "--help"])
+    assert "example:\n  mimo reconstruct --run" in capsys.readouterr().out

@@ -40,6 +40,7 @@ Rules a user can rely on:
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 import warnings
@@ -69,6 +70,7 @@ from mimo_lib.training.corruption import corrupt
 from mimo_lib.training.distributed import Topology
 from mimo_lib.training.loss import HybridLoss
 from mimo_lib.training.schedule import EpochSchedule
+from mimo_lib.training.threads import busy_cores_hint, training_threads, use_threads
 
 
 class NonFiniteLossError(RuntimeError):
@@ -365,6 +367,11 @@ def train(
 def _train(params: Params, sets: dict[str, WindowSet], run_dir: Path | None, progress: bool,
            device: torch.device, topology: Topology) -> TrainResult:
     run_dir = Path(run_dir) if run_dir is not None else tracking.run_dir_for(params)
+    threads = training_threads(params.training.threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    use_threads(threads)
+    hint = busy_cores_hint(threads) if device.type == "cpu" and progress and topology.is_main else None
+    if hint:
+        print(hint)
     if topology.is_main:
         tracking.init_run_dir(params, run_dir)
     trainer = _Trainer(params, sets, run_dir, progress, device, topology)
