@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -159,6 +160,47 @@ def _plan_runs(
     return plans, failures
 
 
+def epochs_done(run_dir: Path) -> int:
+    """Epochs written to ``<run_dir>/history.csv`` so far (it is rewritten after every epoch)."""
+    try:
+        with open(run_dir / "history.csv") as handle:
+            return max(0, sum(1 for _ in handle) - 1)
+    except FileNotFoundError:
+        return 0
+
+
+class EpochProgress:
+    """One progress bar per run, following the epochs its ``history.csv`` holds, from a background thread."""
+
+    def __init__(self, plans: list[_Plan], interval: float = 1.0) -> None:
+        self.plans, self.interval = plans, interval
+        self.stop = threading.Event()
+        self.bars = [tqdm(total=plan.params.training.epochs, desc=f"{plan.fusion} epochs", unit="epoch",
+                          position=index + 1, leave=False) for index, plan in enumerate(plans)]
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+
+    def _update(self) -> None:
+        for plan, bar in zip(self.plans, self.bars):
+            done = epochs_done(plan.run_dir)
+            if done > bar.n:
+                bar.update(done - bar.n)
+
+    def _follow(self) -> None:
+        while not self.stop.wait(self.interval):
+            self._update()
+
+    def __enter__(self) -> EpochProgress:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self._update()
+        for bar in self.bars:
+            bar.close()
+
+
 def _prepare_data(plans: list[_Plan]) -> dict[str, str]:
     """Build the prepared-window cache once per distinct data setting; failures by strategy."""
     outcome: dict[str, str | None] = {}
@@ -205,16 +247,18 @@ def run_sweep(
     failures += list(unprepared.values())
     ready = [plan for plan in plans if plan.fusion not in unprepared]
 
-    if jobs > 1 and len(ready) > 1:
-        threads = max(1, (os.cpu_count() or 1) // min(jobs, len(ready)))
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)) as pool:
-            futures = [pool.submit(_run, plan) for plan in ready]
-            for future in tqdm(as_completed(futures), total=len(futures), desc="runs", unit="run"):
-                failures += future.result()
-    else:
-        for plan in tqdm(ready, desc="runs", unit="run"):
-            failures += _run(plan)
+    with EpochProgress(ready):
+        if jobs > 1 and len(ready) > 1:
+            threads = max(1, (os.cpu_count() or 1) // min(jobs, len(ready)))
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(jobs, mp_context=context, initializer=_limit_threads,
+                                     initargs=(threads,)) as pool:
+                futures = [pool.submit(_run, plan) for plan in ready]
+                for future in tqdm(as_completed(futures), total=len(futures), desc="runs", unit="run", position=0):
+                    failures += future.result()
+        else:
+            for plan in tqdm(ready, desc="runs", unit="run", position=0):
+                failures += _run(plan)
 
     runs = {plan.fusion: plan.run_dir for plan in ready}
     finished = comparison.find_runs(sweep_dir) if sweep_dir.is_dir() else {}

@@ -28,6 +28,8 @@ overrides = {}
 figures_dir = None  # default: <paths.figures>/01_preprocessing
 
 # %%
+import pandas as pd
+
 from mimo_lib.config import load_params
 from mimo_lib.walkthrough import figures_folder, save
 from mimo_lib.plots.signals import (
@@ -52,7 +54,8 @@ print(f"source {params.data.source!r} in {params.data.root}, modalities {params.
 
 # %%
 recordings = load_recordings(params)
-{r.subject: {m: f"{r.duration(m):.0f} s @ {r.rates[m]:g} Hz" for m in r.modalities} for r in recordings}
+pd.DataFrame({r.subject: {m: f"{r.duration(m):.0f} s @ {r.rates[m]:g} Hz" for m in r.modalities}
+              for r in recordings}).T
 
 # %% [markdown]
 # The first seconds of every modality, as loaded, for the first subjects.

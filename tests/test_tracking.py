@@ -45,3 +45,12 @@ def test_wandb_offline_run_writes_under_the_run_dir(tmp_path, monkeypatch):
     offline_runs = list((result.run_dir / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1
     assert list(offline_runs[0].glob("*.wandb")), "no W&B log file was written"
+
+
+def test_sweep_progress_counts_the_epochs_written(tmp_path):
+    from mimo_lib.sweep import epochs_done
+    from mimo_lib.training.tracking import write_history
+
+    assert epochs_done(tmp_path) == 0
+    write_history([{"epoch": 1, "train_loss": 1.0}, {"epoch": 2, "train_loss": 0.5}], tmp_path)
+    assert epochs_done(tmp_path) == 2
