@@ -8,7 +8,7 @@ window covered a sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,7 @@ class RecordingReconstruction:
     original: np.ndarray
     reconstruction: np.ndarray
     windows: int
+    native_rates: dict[str, float] = field(default_factory=dict)
 
     @property
     def uncovered(self) -> dict[str, int]:
@@ -51,11 +52,13 @@ class RecordingReconstruction:
 
 
 def stitch_prepared(
-    prepared: PreparedRecording, windows: np.ndarray, modalities: list[str], present: np.ndarray, rate: float
+    prepared: PreparedRecording, windows: np.ndarray, modalities: list[str], present: np.ndarray, rate: float,
+    native_rates: dict[str, float] | None = None,
 ) -> RecordingReconstruction:
     """Stitch ``windows`` (``(N, M, T)``, one per kept window of ``prepared``) back into its recording.
 
     ``present`` marks the modalities ``prepared`` holds (in order); the others have no original (NaN rows).
+    ``native_rates`` are the recording's own rates, kept for annotations made at them.
     """
     if prepared.signals is None:
         raise ValueError(f"{prepared.origin or prepared.subject}: prepared without its continuous signals")
@@ -70,7 +73,7 @@ def stitch_prepared(
     else:
         reconstruction = np.full_like(original, np.nan)
     return RecordingReconstruction(prepared.subject, prepared.origin, list(modalities), rate, original,
-                                   reconstruction, len(windows))
+                                   reconstruction, len(windows), dict(native_rates or {}))
 
 
 def output_format(out: Path, fmt: str | None) -> str:

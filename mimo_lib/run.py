@@ -173,10 +173,11 @@ class TrainedRun:
         """
         if isinstance(source, (str, Path)):
             source = self.read_recordings(source, missing)
+        recordings = [source] if isinstance(source, Recording) else _recording_list(source)
         present = present_mask(self.modalities, list(missing))
         rate = float(self.params.preprocessing.target_rate)
         results = []
-        for prepared in self._prepare(source, missing):
+        for recording, prepared in zip(recordings, self._prepare(recordings, missing)):
             windows = np.empty((0, len(self.modalities), self.model.window_length))
             if len(prepared.windows):
                 model_windows = self._model_windows([prepared], missing)
@@ -185,7 +186,7 @@ class TrainedRun:
                 else:
                     recon = reconstructor(model_windows.windows)
                 windows = np.where(present[:, None], model_windows.denormalize(recon), recon)
-            results.append(stitch_prepared(prepared, windows, self.modalities, present, rate))
+            results.append(stitch_prepared(prepared, windows, self.modalities, present, rate, recording.rates))
         return results
 
     def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256) -> pd.DataFrame:

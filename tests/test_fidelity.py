@@ -287,7 +287,7 @@ def test_score_recording_rejects_bad_inputs(truth):
         score_recording(signals, dict(signals, ecg=signals["ecg"][:-5]), RATE, {"ecg": "ecg"})
     with pytest.raises(ValueError, match="1-D"):
         score_recording(signals, dict(signals, ecg=signals["ecg"][None]), RATE, {"ecg": "ecg"})
-    with pytest.raises(ValueError, match="breath annotations must be sample indices"):
+    with pytest.raises(ValueError, match="annotations must be sample indices"):
         score_recording(signals, signals, RATE, {"resp": "resp"}, breaths=np.array([10, N + 5]))
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import neurokit2 as nk
 import numpy as np
@@ -391,11 +391,11 @@ def _detect_both(
     return reference, detector(reconstructed, rate)
 
 
-def _breath_annotations(breaths: np.ndarray, length: int) -> np.ndarray:
-    breaths = _events(breaths)
-    if len(breaths) and (breaths[0] < 0 or breaths[-1] >= length):
-        raise ValueError(f"breath annotations must be sample indices in [0, {length}), got {breaths[0]}..{breaths[-1]}")
-    return breaths
+def _annotation_samples(events: np.ndarray, length: int) -> np.ndarray:
+    events = _events(events)
+    if len(events) and (events[0] < 0 or events[-1] >= length):
+        raise ValueError(f"annotations must be sample indices in [0, {length}), got {events[0]}..{events[-1]}")
+    return events
 
 
 def _pat_rows(scored: Mapping[str, _Scored], kinds: Mapping[str, str], rate: float) -> list[dict]:
@@ -418,13 +418,16 @@ def score_recording(
     rate: float,
     kinds: Mapping[str, str],
     breaths: np.ndarray | None = None,
+    beats: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Fidelity of the ``reconstructed`` modalities named in ``kinds`` (name -> ``"ecg"``, ``"ppg"`` or ``"resp"``).
 
     All signals are 1-D at ``rate`` Hz with the same length. ``breaths``, when
     given, are annotated breath sample indices at ``rate`` (ends of inspiration)
     and become the reference for every ``"resp"`` modality; otherwise the breaths
-    detected on the original are. Other references are the original's detections.
+    detected on the original are. Other references are the original's detections;
+    ``beats`` (annotated beat sample indices at ``rate``) add R-peak rows of every
+    ``"ecg"`` modality scored against them (reference ``"annotations"``).
 
     Returns one row per measure with columns :data:`COLUMNS`. Counts: reference
     events (detection rows: inside / outside the samples where both signals are
@@ -439,9 +442,15 @@ def score_recording(
         valid = np.isfinite(originals[name]) & np.isfinite(reconstructions[name])
         reference_name = "original"
         if kind == "resp" and breaths is not None:
-            reference, reference_name = _breath_annotations(breaths, len(valid)), "annotations"
+            reference, reference_name = _annotation_samples(breaths, len(valid)), "annotations"
         scored[name] = _Scored(name, reference, test, valid, reference_name, rate)
     rows = [row for name, kind in kinds.items() for row in _modality_rows(scored[name], kind)]
+    if beats is not None:
+        for name in (name for name, kind in kinds.items() if kind == "ecg"):
+            annotated = replace(scored[name], reference=_annotation_samples(beats, len(scored[name].valid)),
+                                reference_name="annotations")
+            events = _event_rows(annotated, "r_peak", R_PEAK_TOLERANCE_S)
+            rows += [events["sensitivity"], events["ppv"], events["f1"], events["timing"]]
     rows += _pat_rows(scored, kinds, rate)
     return pd.DataFrame(rows, columns=list(COLUMNS)).astype({"value": float, "n_scored": int, "n_not_scored": int})
 
