@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import wfdb
+from helpers import SEGMENT_RATE, Segment, sine, write_multi_segment
 
 from mimo_lib.config import DataConfig, load_params
 from mimo_lib.data.prepare import prepare
@@ -153,43 +154,10 @@ def test_ecg_and_blood_pressure_beat_at_the_same_rate_once_prepared(wfdb_dir: Pa
 
 # Multi-segment records ------------------------------------------------------------------------------------------------
 
-FS = 50.0
-Segment = tuple[str, dict[str, np.ndarray]] | int  # (name, signals) or the length of a `~` gap
-
-
-def _sine(frames: int, offset: float) -> np.ndarray:
-    return offset + np.sin(np.arange(frames) / 7.0)
-
-
-def _write_multi_segment(folder: Path, name: str, segments: list[Segment], layout: dict[str, str] | None) -> None:
-    """A multi-segment record: each segment written by wfdb, the master header (and layout segment) by hand.
-
-    ``layout`` maps signal name -> unit; given, the record is variable-layout
-    and starts with the layout segment ``<name>_layout``.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [f"{name}_layout 0"] if layout is not None else []
-    for index, segment in enumerate(segments):
-        if isinstance(segment, int):
-            lines.append(f"~ {segment}")
-            continue
-        seg_name, signals = segment
-        units = [layout[s] if layout else "mV" for s in signals]
-        wfdb.wrsamp(seg_name, fs=FS, units=units, sig_name=list(signals), p_signal=np.column_stack(list(signals.values())),
-                    fmt=["16"] * len(signals), write_dir=str(folder))
-        lines.append(f"{seg_name} {len(next(iter(signals.values())))}")
-    total = sum(int(line.split()[1]) for line in lines)
-    n_sig = len(layout) if layout is not None else len(next(s for s in segments if not isinstance(s, int))[1])
-    (folder / f"{name}.hea").write_text("\n".join([f"{name}/{len(lines)} {n_sig} {FS:g} {total}", *lines]) + "\n")
-    if layout is not None:
-        signal_lines = [f"~ 0 200/{unit} 16 0 0 0 0 {signal}" for signal, unit in layout.items()]
-        (folder / f"{name}_layout.hea").write_text("\n".join([f"{name}_layout {len(layout)} {FS:g} 0", *signal_lines]) + "\n")
-
-
 def _variable_record(folder: Path) -> dict[str, np.ndarray]:
     """``stay``: ECG+ABP for 100 frames, a 50-frame gap, ECG only for 70 frames; the expected signals."""
-    ecg_a, abp_a, ecg_b = _sine(100, 0.0), _sine(100, 90.0), _sine(70, 1.0)
-    _write_multi_segment(folder, "stay", [("stay_1", {"ECG": ecg_a, "ABP": abp_a}), 50, ("stay_2", {"ECG": ecg_b})],
+    ecg_a, abp_a, ecg_b = sine(100, 0.0), sine(100, 90.0), sine(70, 1.0)
+    write_multi_segment(folder, "stay", [("stay_1", {"ECG": ecg_a, "ABP": abp_a}), 50, ("stay_2", {"ECG": ecg_b})],
                          layout={"ECG": "mV", "ABP": "mmHg", "RESP": "NU"})
     gap = np.full(50, np.nan)
     return {"ECG": np.concatenate([ecg_a, gap, ecg_b]), "ABP": np.concatenate([abp_a, gap, np.full(70, np.nan)])}
@@ -199,7 +167,7 @@ def test_variable_layout_joins_segments_with_nan_for_gaps_and_absent_signals(tmp
     expected = _variable_record(tmp_path)
     recording = read_wfdb_record(tmp_path / "stay", ["ABP", "ECG"])
     assert recording.modalities == ["ABP", "ECG"]
-    assert recording.rates == {"ABP": FS, "ECG": FS}
+    assert recording.rates == {"ABP": SEGMENT_RATE, "ECG": SEGMENT_RATE}
     assert recording.units == {"ABP": "mmHg", "ECG": "mV"}
     assert recording.origin == str(tmp_path / "stay")
     for name, values in expected.items():
@@ -221,14 +189,14 @@ def test_a_time_range_reads_only_the_segments_it_overlaps(tmp_path: Path) -> Non
 
 
 def test_fixed_layout_segments_of_different_lengths(tmp_path: Path) -> None:
-    parts = [_sine(80, 0.0), _sine(30, 2.0)]
-    _write_multi_segment(tmp_path, "fixed", [("fixed_1", {"II": parts[0]}), 20, ("fixed_2", {"II": parts[1]})], None)
+    parts = [sine(80, 0.0), sine(30, 2.0)]
+    write_multi_segment(tmp_path, "fixed", [("fixed_1", {"II": parts[0]}), 20, ("fixed_2", {"II": parts[1]})], None)
     ii = read_wfdb_record(tmp_path / "fixed", ["II"]).signals["II"]
     np.testing.assert_allclose(ii, np.concatenate([parts[0], np.full(20, np.nan), parts[1]]), atol=0.01)
 
 
 def test_a_signal_in_no_segment_lists_the_signals_of_the_segments(tmp_path: Path) -> None:
-    _write_multi_segment(tmp_path, "fixed", [("fixed_1", {"II": _sine(40, 0), "V": _sine(40, 0)})], None)
+    write_multi_segment(tmp_path, "fixed", [("fixed_1", {"II": sine(40, 0), "V": sine(40, 0)})], None)
     with pytest.raises(SourceError, match=r"fixed has no signal named \['PLETH'\]; available signals: \['II', 'V'\]"):
         read_wfdb_record(tmp_path / "fixed", ["II", "PLETH"])
 
@@ -258,9 +226,9 @@ def test_a_folder_reads_a_multi_segment_record_as_one_subject(tmp_path: Path) ->
 
 def test_gaps_between_segments_follow_the_gap_rules(tmp_path: Path) -> None:
     """A 12 s `~` stretch drops the windows touching it as gaps; a 0.1 s one is interpolated."""
-    segments: list[Segment] = [("long_1", {"ECG": _sine(1000, 0)}), 600, ("long_2", {"ECG": _sine(995, 0)}), 5,
-                               ("long_3", {"ECG": _sine(400, 0)})]
-    _write_multi_segment(tmp_path, "long", segments, None)
+    segments: list[Segment] = [("long_1", {"ECG": sine(1000, 0)}), 600, ("long_2", {"ECG": sine(995, 0)}), 5,
+                               ("long_3", {"ECG": sine(400, 0)})]
+    write_multi_segment(tmp_path, "long", segments, None)
     params = load_params(None, {
         "data.source": "wfdb", "data.root": str(tmp_path), "data.file_glob": "*.hea",
         "data.subject_pattern": "(?P<subject>long)", "data.modalities": ["ECG"], "data.splits": {"train": ["long"]},

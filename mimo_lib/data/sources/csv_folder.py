@@ -20,7 +20,7 @@ from mimo_lib.data.types import Recording
 from mimo_lib.registry import SOURCES
 
 RATE_TOLERANCE = 0.01
-# Stamps whose resolution is at least this many sampling periods may repeat by rounding.
+# Stamps rounded to more than this many sampling periods may repeat by rounding.
 ROUNDING_MARGIN = 1.1
 
 
