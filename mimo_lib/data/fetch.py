@@ -212,14 +212,14 @@ class _Fetcher:
         names += [listed for listed in self.sums or {} if listed.startswith(f"{name}.") and "/" not in listed[len(name) + 1 :]]
         return list(dict.fromkeys(names))
 
-    def listed_records(self, folder: str = "") -> list[str]:
-        """The records named by ``RECORDS`` in ``folder``, descending into the sub-folders it names (``p00/``)."""
-        path = self.file(posixpath.join(folder, RECORDS_FILE))
-        records: list[str] = []
-        for line in path.read_text().split():
+    def listed_files(self, folder: str = "") -> list[str]:
+        """``RECORDS`` in ``folder`` and every file of the records it names, descending into sub-folders (``p00/``)."""
+        index = posixpath.join(folder, RECORDS_FILE)
+        names = [index]
+        for line in self.file(index).read_text().split():
             entry = posixpath.join(folder, line)
-            records += self.listed_records(entry.rstrip("/")) if line.endswith("/") else [entry]
-        return records
+            names += self.listed_files(entry.rstrip("/")) if line.endswith("/") else self.record(entry)
+        return names
 
 
 def _database(database: str) -> tuple[str, str]:
@@ -248,8 +248,7 @@ def _wanted(fetcher: _Fetcher, records: list[str] | None) -> list[str]:
     if records is not None:
         return list(dict.fromkeys(name for record in records for name in fetcher.record(record.strip("/"))))
     if fetcher.sums is None:
-        listed = [RECORDS_FILE, *(name for record in fetcher.listed_records() for name in fetcher.record(record))]
-        return list(dict.fromkeys(listed))
+        return list(dict.fromkeys(fetcher.listed_files()))
     if fetcher.origin.folder is not None:
         return _local_files(fetcher.origin.folder, fetcher.sums)
     return sorted(fetcher.sums)
