@@ -185,7 +185,7 @@ def test_a_time_range_reads_only_the_segments_it_overlaps(tmp_path: Path) -> Non
     (tmp_path / "stay_1.dat").unlink()  # frames 0-99: not needed for 2.4-4.0 s
     recording = read_wfdb_record(tmp_path / "stay", ["ECG"], start=2.4, stop=4.0)
     np.testing.assert_allclose(recording.signals["ECG"], expected["ECG"][120:200], atol=0.01)
-    assert recording.origin == f"{tmp_path / 'stay'} (2.4–4.0 s)"
+    assert recording.origin == f"{tmp_path / 'stay'} (2.4–4 s)"
 
 
 def test_fixed_layout_segments_of_different_lengths(tmp_path: Path) -> None:

@@ -54,6 +54,10 @@ def _read_header(path: Path, record: Path, what: str = "header") -> wfdb.Record 
         raise SourceError(f"WFDB record {record}: {what} {path}.hea not found") from error
 
 
+def _span(start: float, stop: float | None) -> str:
+    return f"{start:g}–{'end' if stop is None else f'{stop:g}'} s"
+
+
 def _frame_range(record: Path, fs: float, total: int | None, start: float, stop: float | None) -> tuple[int, int | None]:
     """Frames ``[first, last)`` covering ``start``–``stop`` seconds; ``last`` None reads to the end."""
     first = round(start * fs)
@@ -61,7 +65,7 @@ def _frame_range(record: Path, fs: float, total: int | None, start: float, stop:
     outside = first < 0 or (last is not None and (last <= first or (total is not None and last > total)))
     if outside:
         length = "unknown length" if total is None else f"{total / fs:g} s"
-        raise SourceError(f"WFDB record {record}: time range {start:g}–{stop} s is outside the record ({length})")
+        raise SourceError(f"WFDB record {record}: time range {_span(start, stop)} is outside the record ({length})")
     return first, last
 
 
@@ -77,10 +81,12 @@ def _segment_pieces(record: Path, header: wfdb.MultiRecord, first: int, last: in
     offset = 0
     for name, length in zip(names, lengths, strict=True):
         begin, end = max(first, offset), min(last, offset + length)
-        if begin < end:
-            segment = None if name == GAP else _segment_header(record, header, folder / name, length)
+        if begin < end and name == GAP:
+            pieces.append(_Piece(folder / name, None, begin - offset, end - offset))
+        elif begin < end:
+            segment = _segment_header(record, header, folder / name, length)
             pieces.append(_Piece(folder / name, segment, begin - offset, end - offset))
-            named.extend([segment] if segment is not None else [])
+            named.append(segment)
         offset += length
     return pieces, named
 
@@ -173,7 +179,7 @@ def read_wfdb_record(
         subject=subject if subject is not None else path.name,
         signals=_join(path, pieces, signals, modalities),
         rates={name: float(header.fs) * signals[name].per_frame for name in modalities},
-        origin=str(path) if whole else f"{path} ({start:g}–{stop if stop is not None else 'end'} s)",
+        origin=str(path) if whole else f"{path} ({_span(start, stop)})",
         units={name: signals[name].unit for name in modalities},
     )
 
