@@ -160,9 +160,14 @@ def _sums(origin: _Origin, dest: Path, progress: bool) -> dict[str, str] | None:
     return parse_sums(path.read_text(), str(path))
 
 
+def _same_stem(sums: dict[str, str], record: str) -> list[str]:
+    """The files ``sums`` lists as ``<record>.<extension>`` (header, signals, annotations)."""
+    return [name for name in sums if name.startswith(f"{record}.") and "/" not in name[len(record) + 1 :]]
+
+
 @dataclass
 class _Fetcher:
-    """Fetches single files of one dataset into ``dest``, checking those ``sums`` lists (all of them when given)."""
+    """Fetches files of one dataset into ``dest``; with ``sums``, each must be listed there and match its checksum."""
 
     origin: _Origin
     dest: Path
@@ -205,11 +210,11 @@ class _Fetcher:
         folder = posixpath.dirname(name)
         names = [header]
         if isinstance(record, wfdb.MultiRecord):
-            for segment in record.seg_name:
-                names += self.record(posixpath.join(folder, segment), of or name) if segment != "~" else []
+            for segment in (posixpath.join(folder, s) for s in record.seg_name if s != "~"):
+                names += self.record(segment, of or name)
         else:
             names += [posixpath.join(folder, file) for file in record.file_name or [] if file != "~"]
-        names += [listed for listed in self.sums or {} if listed.startswith(f"{name}.") and "/" not in listed[len(name) + 1 :]]
+        names += _same_stem(self.sums or {}, name)
         return list(dict.fromkeys(names))
 
     def listed_files(self, folder: str = "") -> list[str]:
