@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -94,11 +95,38 @@ def _sweep(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def _fetch(args: argparse.Namespace) -> None:
-    from mimo_lib.data.fetch import fetch_bidmc
+def _fetch(fetch: Callable[[], list[Path]]) -> list[Path]:
+    """Run ``fetch``; an unverified download is announced loudly."""
+    from mimo_lib.data.fetch import UnverifiedWarning
 
-    paths = fetch_bidmc(args.dest, source=args.source)
-    print(f"{len(paths)} files verified in {args.dest}")
+    show = warnings.showwarning
+
+    def loud(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+        if issubclass(category, UnverifiedWarning):
+            print(f"\nWARNING: {message}\n", file=sys.stderr)
+        else:
+            show(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UnverifiedWarning)
+        warnings.showwarning = loud
+        return fetch()
+
+
+def _fetch_bidmc(args: argparse.Namespace) -> None:
+    from mimo_lib.data.fetch import BIDMC_DEST, fetch_bidmc
+
+    paths = _fetch(lambda: fetch_bidmc(args.dest, source=args.source))
+    print(f"{len(paths)} files verified in {args.dest or BIDMC_DEST}")
+
+
+def _fetch_physionet(args: argparse.Namespace) -> None:
+    from mimo_lib.data.fetch import fetch_physionet, physionet_dest
+
+    paths = _fetch(lambda: fetch_physionet(
+        args.database, args.dest, source=args.source, records=args.records, verify=not args.no_verify
+    ))
+    print(f"{len(paths)} files in {args.dest or physionet_dest(args.database)}")
 
 
 def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
@@ -193,7 +221,7 @@ EXAMPLES = {
     "impute": "mimo impute --run runs/demo/concat --missing RESP --input data/raw/synthetic --out imputed.npz",
     "reconstruct": "mimo reconstruct --run runs/demo/concat --input data/raw/synthetic --out reconstructed --format csv",
     "robustness": "mimo robustness --run runs/demo/concat",
-    "data": "mimo data fetch bidmc",
+    "data": "mimo data fetch physionet bidmc/1.0.0 --records bidmc01",
 }
 
 
@@ -279,10 +307,22 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     fetch = data_commands.add_parser("fetch", help="download and verify a public dataset")
-    fetch.add_argument("dataset", choices=["bidmc"])
-    fetch.add_argument("--dest", type=Path, default=Path("data/raw/bidmc"))
-    fetch.add_argument("--source", type=Path, default=None, help="copy from a local folder instead of PhysioNet")
-    fetch.set_defaults(handler=_fetch)
+    datasets = fetch.add_subparsers(dest="dataset", required=True)
+    bidmc = datasets.add_parser("bidmc", help="the BIDMC PPG and Respiration CSV release")
+    bidmc.add_argument("--dest", type=Path, default=None, help="target folder (default: data/raw/bidmc in the project)")
+    bidmc.add_argument("--source", type=Path, default=None, help="copy from a local folder instead of PhysioNet")
+    bidmc.set_defaults(handler=_fetch_bidmc)
+    physionet = datasets.add_parser("physionet", help="any PhysioNet database, checked against its SHA256SUMS.txt")
+    physionet.add_argument("database", metavar="DATABASE/VERSION", help="e.g. bidmc/1.0.0 or mimic3wdb-matched/1.0")
+    physionet.add_argument("--records", nargs="+", default=None, metavar="R",
+                           help="only these records (as RECORDS names them), with their segments and annotations")
+    physionet.add_argument("--source", type=Path, default=None,
+                           help="copy from a local folder laid out like the database instead of PhysioNet")
+    physionet.add_argument("--dest", type=Path, default=None,
+                           help="target folder (default: data/raw/<database> in the project)")
+    physionet.add_argument("--no-verify", action="store_true",
+                           help="fetch a database that has no SHA256SUMS.txt, unchecked (listed checksums still apply)")
+    physionet.set_defaults(handler=_fetch_physionet)
     _with_examples(parser, commands)
     return parser
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import wfdb
 
 from mimo_lib.config import Params, load_params
 from mimo_lib.data.normalization import zscore_windows
@@ -17,6 +18,8 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 MODALITIES = ["ECG", "PPG"]
 LENGTH = 64
 RATE = 25.0
+SEGMENT_RATE = 50.0
+Segment = tuple[str, dict[str, np.ndarray]] | int  # (name, signals) or the length of a `~` gap
 SMOKE_MODEL = {"model.latent_dim": 16, "model.latent_steps": 2, "model.base_width": 4, "model.compress_channels": 4,
                "training.device": "cpu", "training.epochs": 1, "training.modality_dropout": 0.3}
 
@@ -78,3 +81,35 @@ def smoke_run(folder: Path) -> Path:
     """A run folder trained for one epoch on the smoke cohort."""
     params = smoke_params(folder)
     return train(params, prepare(params, progress=False), progress=False).run_dir
+
+
+def sine(frames: int, offset: float) -> np.ndarray:
+    """A slow sine around ``offset``: a signal a 16-bit WFDB file stores to 0.005 at gain 200."""
+    return offset + np.sin(np.arange(frames) / 7.0)
+
+
+def write_multi_segment(folder: Path, name: str, segments: list[Segment], layout: dict[str, str] | None) -> None:
+    """A multi-segment WFDB record at :data:`SEGMENT_RATE`: segments written by wfdb, master header by hand.
+
+    ``layout`` maps signal name -> unit; given, the record is variable-layout
+    and starts with the layout segment ``<name>_layout``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [f"{name}_layout 0"] if layout is not None else []
+    for segment in segments:
+        if isinstance(segment, int):
+            lines.append(f"~ {segment}")
+            continue
+        segment_name, signals = segment
+        units = [layout[signal] if layout else "mV" for signal in signals]
+        wfdb.wrsamp(segment_name, fs=SEGMENT_RATE, units=units, sig_name=list(signals),
+                    p_signal=np.column_stack(list(signals.values())), fmt=["16"] * len(signals), write_dir=str(folder))
+        lines.append(f"{segment_name} {len(next(iter(signals.values())))}")
+    total = sum(int(line.split()[1]) for line in lines)
+    n_sig = len(layout) if layout is not None else len(next(s for s in segments if not isinstance(s, int))[1])
+    master = f"{name}/{len(lines)} {n_sig} {SEGMENT_RATE:g} {total}"
+    (folder / f"{name}.hea").write_text("\n".join([master, *lines]) + "\n")
+    if layout is not None:
+        signal_lines = [f"~ 0 200/{unit} 16 0 0 0 0 {signal}" for signal, unit in layout.items()]
+        layout_line = f"{name}_layout {len(layout)} {SEGMENT_RATE:g} 0"
+        (folder / f"{name}_layout.hea").write_text("\n".join([layout_line, *signal_lines]) + "\n")

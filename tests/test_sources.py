@@ -90,9 +90,35 @@ def test_empty_cells_are_gaps_not_errors(tmp_path):
     assert np.isnan(recording.signals["RESP"][1])
 
 
-def test_non_monotonic_time_names_file_and_row(tmp_path):
-    write_csv(tmp_path / "rec_01.csv", "Time [s],RESP,PLETH", ["0,1,2", "0.1,1,2", "0.05,1,2", "0.3,1,2"])
-    with pytest.raises(SourceError, match=r"rec_01\.csv: time column 'Time \[s\]' is not monotonic.*row 3"):
+@pytest.mark.parametrize("rate", [None, 10])
+def test_time_running_backwards_names_file_and_first_row(tmp_path, rate):
+    rows = ["0,1,2", "0.1,1,2", "0.05,1,2", "0.3,1,2", "0.2,1,2"]
+    write_csv(tmp_path / "rec_01.csv", "Time [s],RESP,PLETH", rows)
+    message = r"rec_01\.csv: time column 'Time \[s\]' runs backwards: 0\.05 after 0\.1 at data row 3$"
+    with pytest.raises(SourceError, match=message):
+        load_recordings(params_for(tmp_path, **{"data.sampling_rate": rate}))
+
+
+@pytest.mark.parametrize("rate", [None, 10])
+def test_repeated_time_names_file_and_first_row(tmp_path, rate):
+    rows = [f"{t / 10},1,2" for t in range(400)]
+    rows.insert(21, rows[20])  # a duplicated row; the span still says 10 Hz within tolerance
+    write_csv(tmp_path / "rec_01.csv", "Time [s],RESP,PLETH", rows)
+    with pytest.raises(SourceError, match=r"rec_01\.csv: time column 'Time \[s\]' repeats 2\.0 at data row 22"):
+        load_recordings(params_for(tmp_path, **{"data.sampling_rate": rate}))
+
+
+@pytest.mark.parametrize("rate", [None, 125])
+def test_stamps_rounded_coarser_than_the_period_may_repeat(tmp_path, rate):
+    """Above 100 s, 5 significant digits round 0.008 s steps to 0.00 or 0.01 s (as in BIDMC)."""
+    bidmc_like(tmp_path / "rec_01.csv", seconds=104)
+    (recording,) = load_recordings(params_for(tmp_path, **{"data.sampling_rate": rate}))
+    assert recording.rates["RESP"] == pytest.approx(125.0, rel=1e-4)
+
+
+def test_empty_file_is_named(tmp_path):
+    (tmp_path / "rec_01.csv").write_text("")
+    with pytest.raises(SourceError, match=r"rec_01\.csv: the file is empty"):
         load_recordings(params_for(tmp_path))
 
 

@@ -14,6 +14,7 @@ Adding a source is one module defining it plus its import in :mod:`mimo_lib.data
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 from mimo_lib.config import DataConfig, Params
@@ -24,8 +25,12 @@ class SourceError(ValueError):
     """A recording that cannot be read as configured (names the file and column)."""
 
 
-def subject_files(data: DataConfig, root: Path) -> dict[str, Path]:
-    """Map subject id -> file for the files ``root / data.file_glob`` whose stem matches ``data.subject_pattern``."""
+def subject_files(data: DataConfig, root: Path, skip: Collection[Path] = ()) -> dict[str, Path]:
+    """Map subject id -> file for the files ``root / data.file_glob`` whose stem matches ``data.subject_pattern``.
+
+    Files in ``skip`` are parts of another recording (e.g. segments of a
+    multi-segment WFDB record) and are left out.
+    """
     if not root.is_dir():
         raise SourceError(f"data folder not found: {root} (data.root)")
     pattern = re.compile(data.subject_pattern)
@@ -34,7 +39,7 @@ def subject_files(data: DataConfig, root: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
     for path in sorted(root.glob(data.file_glob)):
         match = pattern.search(path.stem)
-        if not match or not path.is_file():
+        if not match or not path.is_file() or path in skip:
             continue
         subject = match.group("subject")
         if subject in files:

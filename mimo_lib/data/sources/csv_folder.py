@@ -20,6 +20,8 @@ from mimo_lib.data.types import Recording
 from mimo_lib.registry import SOURCES
 
 RATE_TOLERANCE = 0.01
+# Stamps rounded to more than this many sampling periods may repeat by rounding.
+ROUNDING_MARGIN = 1.1
 
 
 def _numeric(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -35,27 +37,49 @@ def _numeric(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     return frame
 
 
-def rate_from_time(time: np.ndarray, path: Path, column: str) -> float:
-    """Sampling rate from time stamps over the whole span; time must not run backwards."""
+def _coarse_stamps(steps: np.ndarray, period: float) -> np.ndarray:
+    """Per step: whether the nearest positive steps on both sides exceed ``period`` by ``ROUNDING_MARGIN``.
+
+    Where they do, the stamps are rounded more coarsely than the samples come,
+    so two rows may carry the same stamp without either being a duplicate.
+    """
+    positive = pd.Series(np.where(steps > 0, steps, np.nan))
+    resolution = np.fmin(positive.ffill().to_numpy(), positive.bfill().to_numpy())
+    return resolution > ROUNDING_MARGIN * period
+
+
+def rate_from_time(time: np.ndarray, path: Path, column: str, rate: float | None = None) -> float:
+    """Sampling rate from time stamps over the whole span; time must increase from row to row.
+
+    A stamp equal to the one before it is accepted only where the stamps are
+    rounded more coarsely than the sampling period (``rate`` when given, else
+    the measured one), as BIDMC's 5 significant digits are above 100 s.
+    """
     if np.isnan(time).any():
         row = int(np.flatnonzero(np.isnan(time))[0])
         raise SourceError(f"{path}: time column {column!r} is empty at data row {row + 1}")
     steps = np.diff(time)
     if (steps < 0).any():
         row = int(np.flatnonzero(steps < 0)[0]) + 1
-        raise SourceError(
-            f"{path}: time column {column!r} is not monotonic: {time[row]} after {time[row - 1]} at data row {row + 1}"
-        )
+        raise SourceError(f"{path}: time column {column!r} runs backwards: {time[row]} after {time[row - 1]} at data row {row + 1}")
     if len(time) < 2 or time[-1] <= time[0]:
         raise SourceError(f"{path}: time column {column!r} spans no time; cannot estimate the sampling rate")
-    return (len(time) - 1) / (time[-1] - time[0])
+    measured = (len(time) - 1) / (time[-1] - time[0])
+    repeats = np.flatnonzero((steps == 0) & ~_coarse_stamps(steps, 1 / (rate or measured)))
+    if len(repeats):
+        row = int(repeats[0]) + 1
+        raise SourceError(f"{path}: time column {column!r} repeats {time[row]} at data row {row + 1} (a duplicated row?)")
+    return measured
 
 
 def read_csv_recording(data: DataConfig, subject: str, path: Path) -> Recording:
     """Read the modality (and time) columns of one subject's CSV file."""
     if not path.is_file():
         raise SourceError(f"recording file not found: {path}")
-    header = pd.read_csv(path, nrows=0).columns
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except pd.errors.EmptyDataError as error:
+        raise SourceError(f"{path}: the file is empty (no header row, no data)") from error
     by_name = {str(raw).strip(): raw for raw in header}
     wanted = list(data.modalities) + ([data.time_column] if data.time_column else [])
     missing = [name for name in wanted if name not in by_name]
@@ -69,7 +93,7 @@ def read_csv_recording(data: DataConfig, subject: str, path: Path) -> Recording:
 
     rate = data.sampling_rate
     if data.time_column:
-        measured = rate_from_time(frame[data.time_column].to_numpy(np.float64), path, data.time_column)
+        measured = rate_from_time(frame[data.time_column].to_numpy(np.float64), path, data.time_column, rate)
         if rate is not None and abs(measured - rate) > RATE_TOLERANCE * rate:
             raise SourceError(
                 f"{path}: data.sampling_rate is {rate:g} Hz but time column {data.time_column!r} says "
