@@ -196,6 +196,28 @@ def _reconstruct(args: argparse.Namespace) -> None:
     print(f"-> {paths[0] if len(paths) == 1 else paths[0].parent}")
 
 
+def _fidelity(args: argparse.Namespace) -> None:
+    from mimo_lib.data.prepare import split_subjects
+    from mimo_lib.data.sources import load_recordings
+    from mimo_lib.physiology import fidelity_beside_pca, fidelity_summary
+    from mimo_lib.run import load_run
+
+    run = load_run(args.run, args.checkpoint)
+    if args.input is not None:
+        recordings, name = run.read_recordings(args.input), args.input.stem
+    else:
+        subjects = split_subjects(run.params).get(args.split)
+        if not subjects:
+            raise ValueError(f"the run's params define no {args.split!r} split")
+        recordings, name = load_recordings(run.params, subjects), args.split
+    table = fidelity_beside_pca(run, recordings)
+    out = args.out or run.run_dir / f"fidelity_{name}.csv"
+    table.to_csv(out, index=False)
+    _print_table(f"physiological fidelity, mean over {table['subject'].nunique()} recordings "
+                 "(n: events, spans or beats scored / not scored)", fidelity_summary(table))
+    print(f"-> {out}")
+
+
 def _robustness(args: argparse.Namespace) -> None:
     from mimo_lib.run import load_run
 
@@ -220,6 +242,7 @@ EXAMPLES = {
     "decode": "mimo decode --run runs/demo/concat --input latents.parquet --out windows.npz",
     "impute": "mimo impute --run runs/demo/concat --missing RESP --input data/raw/synthetic --out imputed.npz",
     "reconstruct": "mimo reconstruct --run runs/demo/concat --input data/raw/synthetic --out reconstructed --format csv",
+    "fidelity": "mimo fidelity --run runs/demo/concat --split test",
     "robustness": "mimo robustness --run runs/demo/concat",
     "data": "mimo data fetch physionet bidmc/1.0.0 --records bidmc01",
 }
@@ -295,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_argument("--missing", action="append", default=[], metavar="MODALITY",
                              help="a modality absent at the input, imputed from the others (repeatable)")
     reconstruct.set_defaults(handler=_reconstruct)
+
+    fidelity = commands.add_parser(
+        "fidelity", help="beats, breaths, rates and pulse arrival of whole reconstructed recordings, beside PCA")
+    _add_run_input(fidelity)
+    fidelity.add_argument("--out", type=Path, default=None, help="long table (default: <run>/fidelity_<split>.csv)")
+    fidelity.set_defaults(handler=_fidelity)
 
     robustness = commands.add_parser(
         "robustness", help="write imputation_<split>[_subjects].csv and denoising_<split>.csv into a run folder")
