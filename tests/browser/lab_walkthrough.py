@@ -421,15 +421,15 @@ class Walkthrough:
         image = panel.locator(".widget-output img").first
         image.wait_for(timeout=60_000)
         before = image.get_attribute("src")
-        dropdown = next((select for select in panel.locator(".widget-dropdown select").all()
-                         if "all modalities" in select.locator("option").all_inner_texts()), None)
-        if dropdown is None:
-            outcome.failures.append("explorer: no modality dropdown")
+        dropdown = panel.locator(".widget-dropdown", has=page.locator("label", has_text="modality")).locator("select")
+        if dropdown.count() != 1:
+            outcome.failures.append(f"explorer: no dropdown labelled 'modality' in {shorten(panel.inner_html(), 400)}")
             return
-        options = dropdown.locator("option").all_inner_texts()
-        choice = next(option for option in options if option != dropdown.input_value())
-        log(f"explorer: modality {dropdown.input_value()!r} -> {choice!r}")
-        dropdown.select_option(label=choice)
+        current = dropdown.input_value()
+        choice = next(value for value in dropdown.locator("option").evaluate_all("os => os.map(o => o.value)")
+                      if value != current)
+        log(f"explorer: modality {current!r} -> {choice!r}")
+        dropdown.select_option(value=choice)
         try:
             page.wait_for_function(
                 "([panel, before]) => { const img = panel.querySelector('.widget-output img'); "
