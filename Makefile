@@ -2,14 +2,21 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEPS_SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(DEPS_SUM)
+BROWSER_STAMP := $(VENV)/.browser-$(DEPS_SUM)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.py))
 
-.PHONY: help install demo test test-lib test-notebooks sync sweep bench clean
+# JupyterLab reads the project's Lab defaults from .jupyter/labconfig (notebooks/NN_name.py opens as a
+# notebook); the reader's own Jupyter config and Lab settings still apply on top.
+LAB_ENV := JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}"
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help install install-browser demo test test-lib test-notebooks test-browser lab sync sweep bench clean
 
 ## List the targets.
 help:
-	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  %-16s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
+	@awk '/^## /{if (!doc) doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  %-16s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
 
 ## Create .venv and install the package with what the tests need (torch pinned to the CPU-friendly 2.13.0).
 install: $(STAMP)
@@ -18,8 +25,16 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,tracking]'
+	$(PY) -m pip install --quiet -e '.[test,tracking,lab]'
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+## The browser test's extra (Playwright); Chromium comes from the system (Debian: apt-get install chromium).
+install-browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,tracking,lab,browser]'
+	rm -f $(VENV)/.browser-*
 	touch $@
 
 ## The main job: prepare the embedded cohort, train one model per fusion strategy, compare them.
@@ -40,6 +55,17 @@ test-notebooks: install
 	$(PY) -m pytest -n 2 -m notebooks tests
 	$(PY) -m mimo_lib.nbtests nbval
 
+
+## JupyterLab on the numbered notebooks, with the project's Lab settings (double-click NN_name.py to open it).
+## More options: make lab LAB_ARGS="--port=8890 --no-browser".
+lab: install
+	$(LAB_ENV) $(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks $(ALLOW_ROOT) $(LAB_ARGS)
+
+## The walkthrough in headless Chromium: every notebook opened from Lab's file browser and run with the
+## smoke params; screenshots in figures/browser/.
+test-browser: install-browser
+	$(PY) tests/browser/lab_walkthrough.py
+
 ## A sweep of the three fusion strategies on the default params.
 sweep: install
 	$(VENV)/bin/mimo sweep --params params/default.yaml --fusion concat gated attention
@@ -56,4 +82,4 @@ bench: install
 
 ## Remove runs, prepared windows and figures.
 clean:
-	rm -rf runs data/processed/* figures/*.png .pytest_cache
+	rm -rf runs data/processed/* figures/*.png figures/browser build/browser .pytest_cache
