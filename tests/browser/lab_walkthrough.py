@@ -15,11 +15,11 @@ every numbered notebook in order, the way a reader would:
    ``runs/``, ``figures/`` and ``data/processed/`` alone, and 05 compares the
    run that 03 trained and 04 scored;
 3. Run > Run All Cells and wait until every cell ran and the kernel is idle;
-4. fail on an error output or a cell left unexecuted, and on a cell that saves
-   a figure without an image rendered below it; in 04, move the explorer's
-   modality dropdown and check that the explorer's figure is redrawn. Notes
-   (not failures) list stderr output, ``PosixPath(...)`` echoes and long text
-   outputs; cells are numbered as in Lab's status bar (markdown included);
+4. fail on an error output, a cell left unexecuted, a ``PosixPath(...)`` echo,
+   and a cell that saves a figure without an image rendered below it; in 04,
+   move the explorer's modality dropdown and check that the explorer's figure
+   is redrawn. Notes (not failures) list stderr output and long text outputs;
+   cells are numbered as in Lab's status bar (markdown included);
 5. save a screenshot of the whole notebook as ``figures/browser/NN_name.png``.
 
 The notebook files are never saved (autosave is off in the test's own user
