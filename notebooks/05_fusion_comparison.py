@@ -50,7 +50,7 @@ runs.runs[["strategy", "folder"]]
 # %%
 table = comparison.summary_table(runs.per_window, runs.metrics)
 default_table = (sources if isinstance(sources, Path) else figures_dir) / f"comparison_{split}.csv"
-comparison.write_table(table, project_path(table_file) if table_file else default_table)
+print(f"table: {comparison.write_table(table, project_path(table_file) if table_file else default_table)}")
 
 # %%
 comparison.format_mean_std(table, runs.metrics)

@@ -1,0 +1,87 @@
+"""Fidelity of whole reconstructed recordings: the original's floor, references from annotations, trained vs untrained."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import smoke_params
+
+from mimo_lib.data.annotations import read_bidmc_breaths
+from mimo_lib.data.prepare import prepare
+from mimo_lib.data.sources import load_recordings
+from mimo_lib.physiology import (
+    ORIGINAL,
+    fidelity_beside_pca,
+    fidelity_summary,
+    reference_breaths,
+    score_reconstructions,
+)
+from mimo_lib.reconstruction import RecordingReconstruction
+from mimo_lib.run import load_run
+from mimo_lib.training.trainer import train
+
+KINDS = {"ECG": "ecg", "PPG": "ppg", "RESP": "resp", "ABP": "abp"}
+FIDELITY = {"preprocessing.target_rate": 50, "preprocessing.window_seconds": 8, "preprocessing.stride_seconds": 2,
+            "data.synthetic.duration_s": 96, "model.latent_dim": 32, "model.latent_steps": 8,
+            "training.learning_rate": 0.005}
+
+
+@pytest.fixture(scope="module")
+def trained_and_untrained(tmp_path_factory):
+    """The same small model on the smoke cohort at 50 Hz: trained 30 epochs, and freshly initialised."""
+    folder = tmp_path_factory.mktemp("fidelity")
+    params = smoke_params(folder, **FIDELITY, **{"training.epochs": 30, "training.modality_dropout": 0.0,
+                                                  "data.root": str(folder / "cohort")})
+    sets = prepare(params, progress=False)
+    trained = load_run(train(params, sets, run_dir=folder / "trained", progress=False).run_dir)
+    untrained = load_run(trained.run_dir)
+    torch.manual_seed(1)
+    for module in untrained.model.modules():
+        if hasattr(module, "reset_parameters"):
+            module.reset_parameters()
+    return trained, untrained, load_recordings(params, ["S04"])
+
+
+def test_reconstructing_the_original_scores_the_floor(trained_and_untrained):
+    trained, _, recordings = trained_and_untrained
+    identity = trained.reconstruct(recordings, reconstructor=lambda windows: windows)
+    table = score_reconstructions({"identity": identity}, KINDS)
+    values = table.pivot_table(index=["modality", "measure"], columns="method", values="value")
+    np.testing.assert_allclose(values["identity"], values[ORIGINAL], atol=1e-6)
+    assert set(table["modality"]) == {"ECG", "PPG", "RESP", "ECG->PPG"}, "ABP has no fidelity measure"
+    f1 = values.loc[("ECG", "r_peak_f1_50ms"), ORIGINAL]
+    assert f1 == 1.0
+
+
+def test_a_trained_model_keeps_the_physiology_better_than_an_untrained_one(trained_and_untrained):
+    trained, untrained, recordings = trained_and_untrained
+    table = score_reconstructions({"trained": trained.reconstruct(recordings),
+                                   "untrained": untrained.reconstruct(recordings)}, KINDS)
+    summary = fidelity_summary(table).droplevel(["reference", "unit"])
+    # At 50 Hz a small model's QRS complexes are too blunt to score R-peaks; pulses and breaths are not.
+    for measure in ("pulse_peak_f1_100ms", "breath_f1_1000ms"):
+        row = summary.xs(measure, level="measure").iloc[0]
+        assert row["trained"] > 0.9 and row["trained"] > row["untrained"] + 0.2, (measure, row.to_dict())
+    for measure in ("pulse_rate_mae_8s", "breathing_rate_mae_32s"):
+        row = summary.xs(measure, level="measure").iloc[0]
+        assert row["trained"] < 1.0 and not row["trained"] >= row["untrained"], (measure, row.to_dict())
+
+
+def test_fidelity_beside_pca_names_pca_at_the_latent_size(trained_and_untrained):
+    trained, _, recordings = trained_and_untrained
+    table = fidelity_beside_pca(trained, recordings)
+    assert set(table["method"]) == {ORIGINAL, "mimo-ae", "pca-32"}
+    assert (table["n_scored"] >= 0).all() and (table["n_not_scored"] >= 0).all()
+
+
+def test_bidmc_breath_annotations_become_the_respiration_reference(bidmc_dir):
+    folder = bidmc_dir / "bidmc_csv"
+    rate, native, length = 30.0, 125.0, 8 * 60 * 30
+    nan = np.full((1, length), np.nan)
+    recording = RecordingReconstruction("36", str(folder / "bidmc_36_Signals.csv"), ["RESP"], rate, nan, nan, 0,
+                                        {"RESP": native})
+    breaths = reference_breaths(recording, "RESP")
+    annotated = read_bidmc_breaths(folder / "bidmc_36_Breaths.csv")["ann1"]
+    expected = np.rint(annotated * rate / native)
+    np.testing.assert_array_equal(breaths, expected[expected < length])
+    elsewhere = RecordingReconstruction("S01", "/no/such/S01.csv", ["RESP"], rate, nan, nan, 0, {"RESP": native})
+    assert reference_breaths(elsewhere, "RESP") is None
