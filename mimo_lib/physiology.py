@@ -22,7 +22,7 @@ from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.types import Recording
 from mimo_lib.evaluation.baselines import PCABaseline
 from mimo_lib.evaluation.evaluate import MODEL_METHOD
-from mimo_lib.evaluation.fidelity import KINDS, score_recording, summarize_scores
+from mimo_lib.evaluation.fidelity import DETECTORS, KINDS, score_recording, span_rates, summarize_scores
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import TrainedRun
 
@@ -131,3 +131,34 @@ def fidelity_beside_pca(run: TrainedRun, recordings: str | Path | list[Recording
         f"pca-{pca.n_components}": run.reconstruct(recordings, reconstructor=pca.reconstruct),
     }
     return score_reconstructions(methods, modality_kinds(run.params))
+
+
+RATE_SPANS = {"ecg": ("heart rate", "bpm", 8.0), "ppg": ("pulse rate", "bpm", 8.0), "resp": ("breathing rate", "breaths/min", 32.0)}
+
+
+def rate_pairs(reconstructions: list[RecordingReconstruction], kinds: Mapping[str, str]) -> pd.DataFrame:
+    """Per span: the reference rate and the reconstruction's (for a Bland–Altman plot).
+
+    The reference is the original's detections, or the annotated breaths where
+    they exist, as in :func:`score_reconstructions`. Columns ``subject``,
+    ``modality``, ``measure``, ``unit``, ``reference``, ``reconstructed``; spans
+    where either rate is undefined are left out.
+    """
+    rows = []
+    for recording in reconstructions:
+        for index, name in enumerate(recording.modalities):
+            kind = kinds.get(name)
+            if kind not in RATE_SPANS:
+                continue
+            measure, unit, span_s = RATE_SPANS[kind]
+            original, reconstructed = recording.original[index], recording.reconstruction[index]
+            valid = np.isfinite(original) & np.isfinite(reconstructed)
+            reference = reference_breaths(recording, name) if kind == "resp" else None
+            if reference is None:
+                reference = DETECTORS[kind](original, recording.rate)
+            rates = [span_rates(events, recording.rate, recording.length, span_s, valid)
+                     for events in (reference, DETECTORS[kind](reconstructed, recording.rate))]
+            both = np.isfinite(rates[0]) & np.isfinite(rates[1])
+            rows += [{"subject": recording.subject, "modality": name, "measure": measure, "unit": unit,
+                      "reference": a, "reconstructed": b} for a, b in zip(rates[0][both], rates[1][both])]
+    return pd.DataFrame(rows, columns=["subject", "modality", "measure", "unit", "reference", "reconstructed"])

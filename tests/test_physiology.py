@@ -12,9 +12,11 @@ from mimo_lib.physiology import (
     ORIGINAL,
     fidelity_beside_pca,
     fidelity_summary,
+    rate_pairs,
     reference_breaths,
     score_reconstructions,
 )
+from mimo_lib.plots.physiology import plot_bland_altman, plot_peaks
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import load_run
 from mimo_lib.training.trainer import train
@@ -85,3 +87,19 @@ def test_bidmc_breath_annotations_become_the_respiration_reference(bidmc_dir):
     np.testing.assert_array_equal(breaths, expected[expected < length])
     elsewhere = RecordingReconstruction("S01", "/no/such/S01.csv", ["RESP"], rate, nan, nan, 0, {"RESP": native})
     assert reference_breaths(elsewhere, "RESP") is None
+
+
+def test_peak_overlay_and_bland_altman_figures(trained_and_untrained):
+    trained, _, recordings = trained_and_untrained
+    (recording,) = trained.reconstruct(recordings)
+    figure = plot_peaks(recording, KINDS, seconds=8.0)
+    assert [ax.get_ylabel() for ax in figure.axes] == ["ECG", "PPG", "RESP"]
+    labels = [line.get_label() for line in figure.axes[1].get_lines()]
+    assert labels == ["original", "pulse peaks (original)", "reconstruction", "pulse peaks (reconstruction)"]
+    pairs = rate_pairs([recording], KINDS)
+    assert set(pairs["measure"]) >= {"pulse rate", "breathing rate"}
+    assert np.isfinite(pairs[["reference", "reconstructed"]].to_numpy()).all()
+    figure = plot_bland_altman(pairs)
+    pulse = next(ax for ax in figure.axes if ax.get_title().startswith("pulse rate"))
+    difference = pairs.loc[pairs["measure"] == "pulse rate", "reconstructed"] - pairs.loc[pairs["measure"] == "pulse rate", "reference"]
+    assert f"bias {difference.mean():+.2f}" in pulse.get_title()
