@@ -169,18 +169,20 @@ if len(windows.modalities) > 1:
     save(browser.static_figure(reconstructions), figures_dir, f"imputation_{split}")
 
 # %% [markdown]
-# ## Downstream: a monitor numeric from the latent
-# A ridge regression fitted on the training subjects' windows predicts the
+# ## Does the latent carry the physiology?
+# A linear probe (ridge, its penalty chosen by cross-validation with folds
+# grouped by subject) fitted on the training subjects' windows predicts the
 # bedside monitor's value (heart rate by default, averaged over each window) for
-# the test subjects, once from the MiMo-AE latent and once from PCA codes of the
-# same size. The latent is worth reusing when it predicts at least as well.
+# the test subjects: from the MiMo-AE latent, from PCA codes of the same size,
+# and from the rates NeuroKit2 detects in each raw window. The latent is worth
+# reusing when it predicts at least as well as PCA.
 
 # %%
 numerics = cohort_numerics(params)
 if numerics is None:
     print("no monitor numerics come with these recordings")
 else:
-    display(evaluate_downstream(run.model, run.split("train"), windows, numerics, numeric))
+    display(evaluate_downstream(run.model, run.split("train"), windows, numerics, numeric, kinds))
 
 # %% [markdown]
 # ## Explorer

@@ -4,15 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from helpers import coupled_windows, smoke_run, tiny_params
+from helpers import coupled_windows, smoke_run, tiny_params, zscored_windowset
 
 from mimo_lib.data.sources.numerics import read_bidmc_numerics, read_numerics, window_numerics
 from mimo_lib.evaluation.downstream import (
-    Ridge,
+    ALPHAS,
     compare_features,
-    compare_latent_to_pca,
+    compare_probes,
     evaluate_downstream,
+    fit_probe,
     join_numeric,
+    window_rates,
 )
 from mimo_lib.model import build_model
 from mimo_lib.model.inference import predict
@@ -72,14 +74,15 @@ def test_read_numerics_names_a_missing_time_column(tmp_path):
         read_numerics(path, "01")
 
 
-def test_ridge_recovers_a_linear_relation():
+def test_probe_picks_its_penalty_by_subject_folds_and_recovers_a_linear_relation():
     rng = np.random.default_rng(0)
     weights = np.array([2.0, -1.0, 0.0, 0.5])
     features = rng.normal(size=(200, 4)) * [1, 3, 1, 0.1] + 5
     target = features @ weights + 7
-    model = Ridge(alpha=1e-8).fit(features, target)
-    np.testing.assert_allclose(model.coef_ / model.scale_, weights, atol=1e-6)
-    np.testing.assert_allclose(model.predict(features), target, atol=1e-6)
+    groups = np.repeat(["A", "B", "C", "D"], 50)
+    probe = fit_probe(features, target, groups)
+    assert probe[-1].alpha_ == ALPHAS.min(), "noise-free data wants the smallest penalty"
+    np.testing.assert_allclose(probe.predict(features), target, atol=1e-2)
 
 
 def test_compare_features_scores_informative_above_random_features():
@@ -88,17 +91,36 @@ def test_compare_features_scores_informative_above_random_features():
     target = informative @ rng.normal(size=8) + 0.1 * rng.normal(size=300)
     target[:5] = np.nan  # windows without a monitor value are dropped and counted
     noise = rng.normal(size=(300, 8))
-    table = compare_features({"informative": informative[:200], "random": noise[:200]}, target[:200],
+    noise[7, 0] = np.nan  # a missing feature is imputed and counted
+    groups = np.repeat(np.arange(10), 20)
+    table = compare_features({"informative": informative[:200], "random": noise[:200]}, target[:200], groups,
                              {"informative": informative[200:], "random": noise[200:]}, target[200:])
     assert list(table.index) == ["informative", "random"]
     assert table.loc["informative", "r"] > 0.99 and abs(table.loc["random", "r"]) < 0.3
     assert table.loc["informative", "mae"] < 0.2 < table.loc["random", "mae"]
     assert table.loc["informative", "n_dropped"] == 5 and table.loc["informative", "n_train"] == 195
+    assert table.loc["random", "n_imputed"] == 1 and table.loc["informative", "n_imputed"] == 0
+    assert table.loc["random", "alpha"] > table.loc["informative", "alpha"], "noise wants a larger penalty"
     with pytest.raises(ValueError, match="'random'"):
-        compare_features({"random": noise[:200]}, target[:200], {}, target[200:])
+        compare_features({"random": noise[:200]}, target[:200], groups, {}, target[200:])
 
 
-def test_compare_latent_to_pca_on_equal_sizes(tmp_path):
+def test_neurokit_rates_per_window_follow_the_beats():
+    rate, seconds = 100.0, 8.0
+    time = np.arange(int(rate * seconds)) / rate
+    windows = []
+    for bpm in (60.0, 90.0):
+        beats = np.arange(0.3, seconds, 60.0 / bpm)
+        ecg = sum(np.exp(-0.5 * ((time - b) / 0.012) ** 2) for b in beats) - 0.1 * np.sin(2 * np.pi * 0.3 * time)
+        windows.append([ecg])
+    windowset = zscored_windowset(np.array(windows), ["ECG"], rate)
+    rates = window_rates(windowset, {"ECG": "ecg"})
+    np.testing.assert_allclose(rates[:, 0], [60.0, 90.0], rtol=0.02)
+    with pytest.raises(ValueError, match="no modality of kind"):
+        window_rates(windowset, {"ECG": "eda"})
+
+
+def test_compare_probes_on_equal_sizes(tmp_path):
     train, test = coupled_windows(48, 0), coupled_windows(24, 2, "T")
     torch.manual_seed(0)
     model = build_model(tiny_params(tmp_path).model, train.modalities, train.window_length)
@@ -107,7 +129,7 @@ def test_compare_latent_to_pca_on_equal_sizes(tmp_path):
     frequency = {s: 60 + 10 * i for i, s in enumerate(np.unique(np.concatenate([train.subjects, test.subjects])))}
     numerics = pd.DataFrame([{"subject": s, "time": t, "HR": frequency[s] + 0.01 * t}
                              for s in frequency for t in np.arange(0.0, 200.0)])
-    table = compare_latent_to_pca(*latents, train, test, numerics, "HR")
+    table = compare_probes(*latents, train, test, numerics, "HR")
     assert list(table.index) == ["mimo-ae", "pca-16"]
     assert (table["n_features"] == 16).all() and (table["n_test"] == 24).all()
     assert np.isfinite(table["mae"]).all()
@@ -118,8 +140,10 @@ def test_evaluate_downstream_on_a_run(tmp_path):
     # A numeric per subject: S01..S04 at 60, 70, 80, 90 with a slow drift.
     numerics = pd.DataFrame([{"subject": f"S0{i}", "time": t, "HR": 50 + 10 * i + 0.05 * t}
                              for i in range(1, 5) for t in np.arange(0.0, 48.0)])
-    table = evaluate_downstream(run.model, run.split("train"), run.split("test"), numerics, "HR")
-    assert list(table.index) == ["mimo-ae", "pca-16"]
+    kinds = {"ECG": "ecg", "PPG": "ppg", "RESP": "resp"}
+    table = evaluate_downstream(run.model, run.split("train"), run.split("test"), numerics, "HR", kinds)
+    assert list(table.index) == ["mimo-ae", "pca-16", "neurokit2 rates"]
+    assert table.loc["neurokit2 rates", "n_features"] == 3
     assert (table["n_test"] == len(run.split("test"))).all()
     assert (table["n_train"] == len(run.split("train"))).all()
 
