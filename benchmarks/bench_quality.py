@@ -4,7 +4,7 @@ For every latent size, fusion strategy, variant and seed the script trains a mod
 on the prepared training windows (:func:`mimo_lib.training.trainer.train`), scores it on the
 test split with :func:`mimo_lib.evaluation.evaluate.evaluate_model`, and scores PCA with as many
 components, fitted on the same training windows, in the same run. Tables give
-Pearson r, SNR (dB), PRD (%) and MSE per modality and their mean over modalities,
+Pearson r, SNR (dB), PRDN (%, the metric key ``prd``) and MSE per modality and their mean over modalities,
 as mean ± std over seeds; a second table gives training windows/s, epochs to the
 best checkpoint, wall time and inference windows/s.
 
@@ -45,7 +45,7 @@ from mimo_lib.model import FUSIONS
 from mimo_lib.model.inference import impute_each, predict
 from mimo_lib.training.trainer import train
 
-REPORTED = {"pearson": "r", "snr_db": "SNR dB", "prd": "PRD %", "mse": "MSE"}
+REPORTED = {"pearson": "r", "snr_db": "SNR dB", "prd": "PRDN %", "mse": "MSE"}
 SPEED = ("train_win_s", "best_epoch", "epochs_run", "wall_s", "infer_win_s", "best_val_mse")
 
 
@@ -209,7 +209,7 @@ def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, Win
         for key, by_subject in (("pooled", False), ("subjects", True)):
             imputation[key].append(score_imputation(sets["test"], recon, imputed, by_subject).assign(**labels))
     mean = rows[-1]
-    print(f"  {labels} r {mean['pearson']:.3f} SNR {mean['snr_db']:.2f} dB PRD {mean['prd']:.1f} % "
+    print(f"  {labels} r {mean['pearson']:.3f} SNR {mean['snr_db']:.2f} dB PRDN {mean['prd']:.1f} % "
           f"best epoch {result.best_epoch}/{len(result.history)} {wall:.0f} s", flush=True)
     return rows
 
@@ -286,7 +286,7 @@ def lag_table(sets: dict[str, WindowSet], spec: str) -> str:
 
 
 def imputation_table(scores: pd.DataFrame) -> str:
-    """Markdown: Pearson r, SNR and PRD per model and modality, absent at the input vs all present."""
+    """Markdown: Pearson r, SNR and PRDN per model and modality, absent at the input vs all present."""
     keys = ["latent", "variant", "fusion", "seed", "modality", "condition"]
     table = scores[[*keys, "pearson", "snr_db", "prd"]]
     return markdown(table.round({"pearson": 3, "snr_db": 2, "prd": 1}))

@@ -59,7 +59,7 @@ print(f"run folder {run_dir}")
 
 # %% [markdown]
 # ## Metrics
-# Per-window metrics on the normalised scale (MSE, MAE, Pearson r, SNR, PRD, PSD
+# Per-window metrics on the normalised scale (MSE, MAE, Pearson r, SNR, PRDN — key `prd`, PSD
 # correlation), averaged per modality and per subject. `mimo-ae` is the model,
 # `pca-<k>` the linear baseline at equal compression; an autoencoder worth
 # training beats it. Tables and figures are written into the run folder.

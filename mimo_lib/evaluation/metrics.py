@@ -7,16 +7,18 @@ With ``e = x - x̂`` and ``x̄`` the mean of the target window:
 - ``mse``  = mean(e²);  ``mae`` = mean(|e|)
 - ``pearson`` = Pearson correlation of ``x`` and ``x̂``
 - ``snr_db`` = 10 log10(Σ(x - x̄)² / Σe²)
-- ``prd``  = 100 sqrt(Σe² / Σ(x - x̄)²)   (percent root-mean-square difference)
+- ``prd``  = 100 sqrt(Σe² / Σ(x - x̄)²): the percent root-mean-square difference with the
+  window mean removed, called PRDN in the compression literature (the key stays ``prd``;
+  tables and figures say PRDN)
 - ``psd_corr`` = Pearson correlation of the Welch power spectral densities of ``x`` and ``x̂``
 
 For z-scored windows ``x̄ = 0``, so the energies are Σx² and a reconstruction of
-all zeros scores PRD 100 % and SNR 0 dB.
+all zeros scores PRDN 100 % and SNR 0 dB.
 
 Edge cases, handled the same way everywhere:
 
 - A perfect reconstruction (Σe² = 0) has infinite SNR; ``snr_db`` is capped at
-  :data:`SNR_CAP_DB` so tables and means stay finite. Its PRD is 0.
+  :data:`SNR_CAP_DB` so tables and means stay finite. Its PRDN is 0.
 - A constant target window has no signal energy: ``snr_db`` and ``prd`` are NaN.
 - Pearson (time or spectrum) is NaN when either side is constant.
 Summaries over windows should use NaN-aware means (pandas does by default).
