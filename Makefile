@@ -18,7 +18,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 help:
 	@awk '/^## /{if (!doc) doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  %-16s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
 
-## Create .venv and install the package and JupyterLab (torch 2.13.0; CPU build: TORCH_INDEX=https://download.pytorch.org/whl/cpu).
+## Create .venv and install the package and JupyterLab (torch==2.13.0; its CPU build: TORCH_INDEX=https://download.pytorch.org/whl/cpu).
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
