@@ -205,6 +205,32 @@ def _execute_runs(plans: list[_Plan], jobs: int, executor: str, scheduler: str |
         return run_dask(tasks, jobs, scheduler) if executor == "dask" else run_local(tasks, jobs)
 
 
+def _run_pending(plans: list[_Plan], jobs: int, executor: str, scheduler: str | None) -> tuple[set[str], list[str]]:
+    """Clear the folders of the runs not found finished, prepare their data, execute them: the names of
+    those that finished now and the failure messages."""
+    pending = [plan for plan in plans if plan.state != "finished"]
+    for plan in pending:
+        if plan.task.run_dir.exists():
+            shutil.rmtree(plan.task.run_dir)
+    unprepared = _prepare_data(pending)
+    ready = [plan for plan in pending if plan.task.name not in unprepared]
+    outcomes = _execute_runs(ready, jobs, executor, scheduler) if ready else []
+    failures = [*unprepared.values(), *(outcome.failure for outcome in outcomes if outcome.failure)]
+    return {outcome.name for outcome in outcomes if not outcome.failure}, failures
+
+
+def _grid_and_overrides(
+    grid: Sequence[Axis | str], overrides: Iterable[str] | Mapping[str, Any] | None
+) -> tuple[list[GridPoint], dict[str, Any]]:
+    """The grid points and the overrides of every run; a key cannot be both a grid axis and an override."""
+    axes = [axis if isinstance(axis, Axis) else parse_axis(axis) for axis in grid]
+    user = _as_mapping(overrides)
+    both = sorted(set(user) & {axis.key for axis in axes})
+    if both:
+        raise ParamsError(f"{both} are grid axes and overrides at once: give their values in the grid only")
+    return grid_points(axes), user
+
+
 def _compare(run_dirs: list[Path], sweep_dir: Path, figures_dir: Path) -> dict[str, Any]:
     """Execute 05 over ``run_dirs``; its tables (formatted), files and figures as :class:`SweepSummary` fields."""
     table_file = sweep_dir / "comparison_test.csv"
@@ -243,29 +269,15 @@ def run_sweep(
         raise ValueError(f"unknown executor {executor!r}; choose one of {list(EXECUTORS)}")
     if scheduler and executor != "dask":
         raise ValueError(f"a scheduler address ({scheduler}) needs the dask executor")
-    axes = [axis if isinstance(axis, Axis) else parse_axis(axis) for axis in grid]
-    points = grid_points(axes)
-    user = _as_mapping(overrides)
-    both = sorted(set(user) & {axis.key for axis in axes})
-    if both:
-        raise ParamsError(f"{both} are grid axes and overrides at once: give their values in the grid only")
+    points, user = _grid_and_overrides(grid, overrides)
     # Kernels run in notebooks/: a file found from here is passed absolute.
     params_file = str(Path(params_file).resolve()) if Path(params_file).is_file() else str(params_file)
     base = load_params(params_file, user)
     name = name or time.strftime("sweep-%Y%m%d-%H%M%S")
     sweep_dir = base.resolve_path(base.paths.runs) / name
     plans, failures = _plan_runs(params_file, points, user, sweep_dir)
-    pending = [plan for plan in plans if plan.state != "finished"]
-    for plan in pending:
-        if plan.task.run_dir.exists():
-            shutil.rmtree(plan.task.run_dir)
-    unprepared = _prepare_data(pending)
-    failures += list(unprepared.values())
-    ready = [plan for plan in pending if plan.task.name not in unprepared]
-    outcomes = _execute_runs(ready, jobs, executor, scheduler) if ready else []
-    failures += [outcome.failure for outcome in outcomes if outcome.failure]
-
-    succeeded = {outcome.name for outcome in outcomes if not outcome.failure}
+    succeeded, run_failures = _run_pending(plans, jobs, executor, scheduler)
+    failures += run_failures
     finished = [plan.task.run_dir for plan in plans if plan.state == "finished" or plan.task.name in succeeded]
     compared: dict[str, Any] = {}
     if finished:

@@ -200,7 +200,7 @@ def test_comparison_figures_show_every_strategy_and_each_seed(sweep):
     assert means.loc["pca-8", "mse"] == 0.0, "an MSE above 1 is no better than the window mean: the centre"
     assert len(radar.axes[0].collections) == 3 + 2 + 3  # a dot per seed and metric
     differences = plot_differences(comparison.paired_differences(scores, runs.metrics), runs.metrics)
-    assert [t.get_text() for t in differences.axes[0].get_yticklabels()][0] == "fusion=concat − fusion=gated: ECG"
+    assert differences.axes[0].get_yticklabels()[0].get_text() == "fusion=concat − fusion=gated: ECG"
     cost = plot_cost(runs.runs)
     assert [p.get_height() for p in cost.axes[1].patches] == [1000, 1200]
     assert [len(c.get_offsets()) for c in cost.axes[0].collections] == [3, 2]
