@@ -79,7 +79,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     _print_table(f"{args.split} metrics overall", evaluation.overall)
 
 
-def _sweep_grid(args: argparse.Namespace) -> list[Axis]:
+def sweep_axes(args: argparse.Namespace) -> list[Axis]:
     """The grid axes of ``--fusion`` and ``--grid``; all three fusion strategies when neither is given."""
     from mimo_lib.grid import DEFAULT_FUSIONS, fusion_axis, parse_axis
 
@@ -96,7 +96,7 @@ def _sweep(args: argparse.Namespace) -> None:
         raise ValueError("--jobs sets the worker processes started here; with --scheduler the cluster's workers run")
     params_file = args.params or Path("params/default.yaml")
     load_params(params_file, args.overrides)  # fail here, before any notebook starts
-    summary = run_sweep(params_file, _sweep_grid(args), overrides=args.overrides, name=args.name,
+    summary = run_sweep(params_file, sweep_axes(args), overrides=args.overrides, name=args.name,
                         jobs=args.jobs or 1, executor=args.executor, scheduler=args.scheduler)
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} run(s) already finished with the same params: "

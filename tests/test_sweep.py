@@ -3,6 +3,8 @@ finished runs, failures reported per run, and the comparison over seeds."""
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import pytest
 import yaml
 from distributed import LocalCluster
 
+from mimo_lib.cli import build_parser, main, sweep_axes
 from mimo_lib.config import ParamsError, flatten, load_params, save_params
 from mimo_lib.evaluation import comparison
 from mimo_lib.executors import RUN_RESOURCE
@@ -178,3 +181,27 @@ def test_rerun_skips_finished_points_and_reports_an_invalid_value(sweeps):
     assert [failure.split(":")[0] for failure in again.failures] == ["fusion=mean,seed=0", "fusion=mean,seed=1"]
     assert all("unknown fusion strategy 'mean'" in failure for failure in again.failures)
     assert list(again.table.index.unique("strategy")) == ["fusion=concat", "fusion=gated", "pca-32"]
+
+
+def test_cli_grid_defaults_to_the_three_fusions_and_fusion_is_a_grid_on_it():
+    def axes(*argv):
+        return [(axis.key, axis.values) for axis in sweep_axes(build_parser().parse_args(["sweep", *argv]))]
+
+    assert axes() == [("model.fusion", ("concat", "gated", "attention"))]
+    assert axes("--grid", "training.seed=0,1") == [("training.seed", (0, 1))]
+    assert axes("--fusion", "gated", "--grid", "training.seed=0,1") == [("model.fusion", ("gated",)),
+                                                                       ("training.seed", (0, 1))]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--grid", "model.fuson=concat"], "error: unknown params key 'model.fuson'"),
+    (["--grid", "training.seed=0,1", "--set", "training.seed=3"], "are grid axes and overrides at once"),
+    (["--fusion", "concat", "--grid", "model.fusion=gated"], r"repeat the key\(s\) \['model.fusion'\]"),
+    (["--executor", "dask", "--scheduler", "tcp://localhost:1", "--jobs", "2"], "--jobs sets the worker processes"),
+])
+def test_cli_sweep_errors_are_one_line_before_any_run(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["sweep", "--params", SMOKE, *argv])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and re.search(message, error)
