@@ -126,7 +126,7 @@ def _is_bookkeeping(key: str) -> bool:
 
 def strategy_keys(settings: Sequence[Mapping[str, Any]]) -> list[str]:
     """``model.fusion``, then every other params key whose value differs between the runs' settings
-    (the seed and the keys of :data:`_BOOKKEEPING_SECTIONS` and :data:`~mimo_lib.config.RUNTIME_KEYS` aside)."""
+    (the seed, ``paths.*``, ``tracking.*`` and :data:`~mimo_lib.config.RUNTIME_KEYS` aside)."""
 
     def differs(key: str) -> bool:
         return len({json.dumps(values.get(key), sort_keys=True) for values in settings}) > 1
