@@ -21,6 +21,7 @@ from mimo_lib.config import load_params, locate
 
 if TYPE_CHECKING:
     from mimo_lib.data.types import WindowSet
+    from mimo_lib.grid import Axis
     from mimo_lib.run import TrainedRun
 
 Handler = Callable[[argparse.Namespace], None]
@@ -79,13 +80,33 @@ def _evaluate(args: argparse.Namespace) -> None:
     _print_table(f"{args.split} metrics overall", evaluation.overall)
 
 
+def sweep_axes(args: argparse.Namespace) -> list[Axis]:
+    """The grid axes of ``--fusion`` and ``--grid``; all three fusion strategies when neither is given."""
+    from mimo_lib.grid import DEFAULT_FUSIONS, fusion_axis, parse_axis
+
+    axes = [parse_axis(text) for text in args.grid]
+    if args.fusion or not axes:
+        axes.insert(0, fusion_axis(args.fusion or DEFAULT_FUSIONS))
+    return axes
+
+
 def _sweep(args: argparse.Namespace) -> None:
     from mimo_lib.sweep import run_sweep
 
+    if args.scheduler and args.jobs:
+        raise ValueError("--jobs sets the worker processes started here; with --scheduler the cluster's workers run")
     params_file = args.params or Path("params/default.yaml")
     load_params(params_file, args.overrides)  # fail here, before any notebook starts
-    summary = run_sweep(params_file, args.fusion, overrides=args.overrides, name=args.name, jobs=args.jobs)
-    _print_table("fusion comparison", summary.table)
+    summary = run_sweep(params_file, sweep_axes(args), overrides=args.overrides, name=args.name,
+                        jobs=args.jobs or 1, executor=args.executor, scheduler=args.scheduler)
+    if summary.skipped:
+        print(f"skipped {len(summary.skipped)} run(s) already finished with the same params: "
+              + ", ".join(summary.skipped))
+    if summary.rerun:
+        print(f"ran again {len(summary.rerun)} run(s): "
+              + ", ".join(f"{name} ({why})" for name, why in summary.rerun.items()))
+    _print_table("per strategy: mean ± s.d. [95 % interval] over seeds", summary.table)
+    _print_table("paired differences over seeds (strategy − versus) [95 % interval]", summary.differences)
     print("\nfigures:")
     for path in summary.figures:
         print(f"  {path}")
@@ -236,14 +257,14 @@ def _add_run_input(parser: argparse.ArgumentParser) -> None:
 EXAMPLES = {
     "prepare": "mimo prepare --params params/default.yaml",
     "train": "mimo train --params params/default.yaml --set training.epochs=5",
-    "evaluate": "mimo evaluate --run runs/demo/concat --split test",
-    "sweep": "mimo sweep --params params/default.yaml --fusion concat gated attention --jobs 2",
-    "encode": "mimo encode --run runs/demo/concat --input data/raw/synthetic --out latents.parquet",
-    "decode": "mimo decode --run runs/demo/concat --input latents.parquet --out windows.npz",
-    "impute": "mimo impute --run runs/demo/concat --missing RESP --input data/raw/synthetic --out imputed.npz",
-    "reconstruct": "mimo reconstruct --run runs/demo/concat --input data/raw/synthetic --out reconstructed --format csv",
-    "fidelity": "mimo fidelity --run runs/demo/concat --split test",
-    "robustness": "mimo robustness --run runs/demo/concat",
+    "evaluate": "mimo evaluate --run runs/demo/fusion=concat --split test",
+    "sweep": "mimo sweep --params params/default.yaml --grid model.fusion=concat,gated --grid training.seed=0,1,2",
+    "encode": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --out latents.parquet",
+    "decode": "mimo decode --run runs/demo/fusion=concat --input latents.parquet --out windows.npz",
+    "impute": "mimo impute --run runs/demo/fusion=concat --missing RESP --input data/raw/synthetic --out imputed.npz",
+    "reconstruct": "mimo reconstruct --run runs/demo/fusion=concat --input data/raw/synthetic --out reconstructed --format csv",
+    "fidelity": "mimo fidelity --run runs/demo/fusion=concat --split test",
+    "robustness": "mimo robustness --run runs/demo/fusion=concat",
     "data": "mimo data fetch physionet bidmc/1.0.0 --records bidmc01",
 }
 
@@ -280,11 +301,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(handler=_evaluate)
 
-    sweep = commands.add_parser("sweep", help="run the training and analysis notebooks once per fusion strategy")
+    sweep = commands.add_parser(
+        "sweep", help="run the training and analysis notebooks once per grid point (fusion, seed, ...), then compare")
     _add_params_options(sweep)
-    sweep.add_argument("--fusion", nargs="+", default=["concat", "gated", "attention"])
-    sweep.add_argument("--name", default=None, help="sweep name (folder under runs/)")
-    sweep.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="a params key and its values, one run per combination (repeatable), "
+                            "e.g. --grid training.seed=0,1,2")
+    sweep.add_argument("--fusion", nargs="+", default=None, metavar="STRATEGY",
+                       help="shortcut for --grid model.fusion=...: names in params/fusion/ or YAML files "
+                            "(default without --grid: concat gated attention)")
+    sweep.add_argument("--name", default=None, help="sweep name (folder under runs/); rerunning it skips finished runs")
+    sweep.add_argument("--executor", choices=["local", "dask"], default="local",
+                       help="local: here or a process pool; dask: a Dask cluster (local unless --scheduler)")
+    sweep.add_argument("--jobs", type=int, default=None,
+                       help="worker processes started here (default 1); each run gets cores / jobs threads")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="an existing Dask scheduler, e.g. tcp://host:8786 (with --executor dask)")
     sweep.set_defaults(handler=_sweep)
 
     encode = commands.add_parser("encode", help="one latent vector per window -> parquet")
