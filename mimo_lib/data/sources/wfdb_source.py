@@ -80,7 +80,8 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
 
 
 # Bits per sample of WFDB storage formats (used when a header gives no ADC resolution).
-FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 10, "311": 10}
+FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 10, "311": 10,
+               "508": 8, "516": 16, "524": 24}
 
 
 def header_bits(path: Path, modalities: list[str]) -> dict[str, int]:

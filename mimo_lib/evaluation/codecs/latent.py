@@ -80,7 +80,9 @@ def encode_latent(
     if latent.ndim != 2 or mean.shape != std.shape or mean.shape[:1] != latent.shape[:1] or mean.ndim != 2:
         raise ValueError(f"expected latent (N, D) and mean, std (N, M); got {latent.shape}, {mean.shape}, {std.shape}")
     side = np.concatenate([mean, std], axis=1)
-    if not np.all(np.isfinite(side.astype(np.float16))):
+    with np.errstate(over="ignore"):
+        representable = np.all(np.isfinite(side.astype(np.float16)))
+    if not representable:
         raise ValueError("a window's mean or standard deviation is not finite as float16 (|value| > 65504 or NaN); "
                          "rescale the recording's units")
     if bits in FLOAT_BITS:

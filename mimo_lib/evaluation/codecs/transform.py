@@ -146,7 +146,8 @@ class TransformCodec:
 
 def _round_up_float16(values: np.ndarray) -> np.ndarray:
     """``values`` as float16, each rounded up to the next float16 at or above it (a range that still covers it)."""
-    rounded = values.astype(np.float16)
+    with np.errstate(over="ignore"):
+        rounded = values.astype(np.float16)
     low = rounded.astype(np.float64) < values
     rounded[low] = np.nextafter(rounded[low], np.float16(np.inf))
     if not np.all(np.isfinite(rounded)):
