@@ -126,7 +126,7 @@ def test_all_coefficients_in_float32_give_the_signal_back(transform, length):
 def test_quantised_coefficients_err_by_at_most_half_a_step():
     signal = np.random.default_rng(5).normal(size=(4, 128))
     for bits in (3, 8):
-        codec = TransformCodec("wavelet", 128, keep=128, bits=bits)
+        codec = TransformCodec("wavelet", 128, keep=128, bits=bits, wavelet="sym4")  # orthogonal
         coefficients = codec.forward(signal - signal.mean(axis=1, keepdims=True).astype(np.float16))
         step = np.abs(coefficients).max(axis=1) / (2 ** (bits - 1) - 1)
         error = codec.forward(codec.decode(codec.encode(signal)) - signal)  # orthonormal: coefficient errors
@@ -158,6 +158,7 @@ def test_compression_ratio_counts_the_recordings_own_bits():
     assert (a["modality"], b["modality"], total["modality"]) == ("A", "B", "mean")
     assert a["cr"] == pytest.approx(2 * 10 * 12 / 48) and b["cr"] == pytest.approx(2 * 10 * 10 / 40)
     assert total["cr"] == pytest.approx(2 * 10 * 22 / 88)
+    assert a["cr_total"] == b["cr_total"] == total["cr"]
     assert total["bits_per_window"] == 44 and total["bits_per_second"] == pytest.approx(88 / 4.0)
     assert total["qs"] == pytest.approx(total["cr"] / total["prd"])
     assert total["prd"] == pytest.approx((a["prd"] + b["prd"]) / 2) and total["method"] == "x"

@@ -120,7 +120,7 @@ def pca_rows(train: WindowSet, target: Target, components: Sequence[int], bits: 
 
 
 def transform_rows(target: Target, budgets: Sequence[float], transforms: Sequence[str] = TRANSFORMS,
-                   coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "sym4") -> list[dict]:
+                   coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "bior4.4") -> list[dict]:
     """Rows of each transform codec within each budget (bits per window), at its best coefficient depth."""
     rows = []
     modalities = len(target.windows.modalities)
@@ -150,7 +150,7 @@ def ratio_budgets(target: Target, ratios: Sequence[float]) -> list[float]:
 def rate_distortion(
     model: MiMoAE, train: WindowSet, target: Target, bits: Sequence[int] = (4, 6, 8, 16, 32),
     ratios: Sequence[float] = (10, 20, 40), calibration: Calibration = "file",
-    coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "sym4",
+    coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "bior4.4",
 ) -> pd.DataFrame:
     """One model's coded latent, PCA of its latent size at the same depths, and the transform codecs.
 

@@ -3,7 +3,8 @@
 - original bits: every sample of the coded windows at the recording's resolution
   (``sample_bits`` per modality, e.g. a WFDB header's ADC resolution);
 - compression ratio CR = original bits / code bits, with the code's exact size;
-  per modality for codes that code each modality on its own, and in total;
+  per modality (``cr``) for codes that code each modality on its own, and in
+  total (``cr_total`` on every row; ``cr`` of the ``mean`` row);
 - bits per second = code bits / seconds of signal coded (windows × window duration);
 - PRDN (metric key ``prd``), SNR and Pearson r per window in recording units
   (:func:`mimo_lib.evaluation.metrics.reconstruction_metrics`: the window's mean
@@ -47,14 +48,14 @@ def score_code(
     raw = original_bits(original, sample_bits)
     per_modality = np.asarray(modality_bits, np.float64) if modality_bits is not None else np.full(m, np.nan)
     seconds = n * t / rate
+    total = raw.sum() / code_bits
     rows = []
     for i in range(m):
         cr = raw[i] / per_modality[i]
         rows.append({**labels, "modality": modalities[i], "bits_per_window": per_modality[i] / n,
-                     "bits_per_second": per_modality[i] / seconds, "cr": cr, "qs": cr / scores["prd"][i],
-                     **{key: float(scores[key][i]) for key in SCORED}})
-    cr = raw.sum() / code_bits
+                     "bits_per_second": per_modality[i] / seconds, "cr": cr, "cr_total": total,
+                     "qs": cr / scores["prd"][i], **{key: float(scores[key][i]) for key in SCORED}})
     mean = {key: float(np.mean(scores[key])) for key in SCORED}
     rows.append({**labels, "modality": "mean", "bits_per_window": code_bits / n, "bits_per_second": code_bits / seconds,
-                 "cr": cr, "qs": cr / mean["prd"], **mean})
+                 "cr": total, "cr_total": total, "qs": total / mean["prd"], **mean})
     return rows

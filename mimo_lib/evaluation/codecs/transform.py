@@ -9,8 +9,11 @@ One record per window, in whole bytes:
 - the kept coefficients, ``bits`` each: uniform on ``[-scale, scale]`` with
   ``2**bits - 1`` levels (zero among them), or float16/float32 (``bits`` 16, 32).
 
-Both transforms are orthonormal (DCT-II with ``norm="ortho"``, an orthogonal
-wavelet with periodic extension), so the largest coefficients carry the most energy.
+The DCT-II (``norm="ortho"``) is orthonormal, so its largest coefficients carry
+the most energy; so are orthogonal wavelets (``sym*``, ``db*``, ``coif*``) with
+periodic extension. The default wavelet is the biorthogonal CDF 9/7 (``bior4.4``,
+JPEG 2000's), nearly orthogonal and the one with the lowest PRDN of those tried
+on BIDMC at compression ratios 10 and 20 (``benchmarks/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class TransformCodec:
     length: int
     keep: int
     bits: int
-    wavelet: str = "sym4"
+    wavelet: str = "bior4.4"
 
     def __post_init__(self) -> None:
         if self.transform not in TRANSFORMS:
@@ -77,7 +80,7 @@ class TransformCodec:
         return 8 * record_bytes(self.payload_bits)
 
     @classmethod
-    def within(cls, transform: str, length: int, budget_bits: float, bits: int, wavelet: str = "sym4") -> TransformCodec | None:
+    def within(cls, transform: str, length: int, budget_bits: float, bits: int, wavelet: str = "bior4.4") -> TransformCodec | None:
         """The codec keeping the most coefficients whose record fits in ``budget_bits``; None if none fits."""
         codec = cls(transform, length, 0, bits, wavelet)
         fits = [keep for keep in range(codec.n_coefficients + 1)
