@@ -7,7 +7,9 @@ recording's own resolution (``data.bits_per_sample`` or the WFDB headers). For
 each run (any latent size) the latent is coded at every ``--bits``; PCA with
 as many components is coded the same way; the wavelet and DCT codecs code each
 modality within the bits per window of every latent code (equal bits) and at
-every ``--ratios`` (:mod:`mimo_lib.evaluation.rate_distortion`). Tables: every
+every ``--ratios`` (:mod:`mimo_lib.evaluation.rate_distortion`), with the bits
+split evenly over modalities and (``-alloc``) split as suits each budget best
+(:mod:`mimo_lib.evaluation.allocation`). Tables: every
 code's PRDN per modality, SNR, CR, bits per second and QS; each latent code
 against the baselines at its bits; the transform codecs at fixed ratios beside
 the best MiMo-AE code at least as compact; SNR lost by quantising the latent.
@@ -35,12 +37,14 @@ import torch
 from mimo_lib.config import load_params
 from mimo_lib.data.prepare import prepare
 from mimo_lib.data.sources import sample_bits
+from mimo_lib.evaluation.allocation import allocated_rows
 from mimo_lib.evaluation.rate_distortion import (
     CALIBRATIONS, COEFFICIENT_BITS, TRANSFORMS, Target, latent_rows, pca_rows, ratio_budgets, transform_rows,
 )
 from mimo_lib.run import TrainedRun, load_run
 
-BASELINES = ("pca", *TRANSFORMS)
+ALLOCATED = tuple(f"{transform}-alloc" for transform in TRANSFORMS)
+BASELINES = ("pca", *TRANSFORMS, *ALLOCATED)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--coefficient-bits", nargs="+", type=int, default=list(COEFFICIENT_BITS),
                         help="depths tried per transform-codec budget (the best mean PRDN is kept)")
     parser.add_argument("--wavelet", default="bior4.4", help="a PyWavelets discrete wavelet")
+    parser.add_argument("--allocate", type=int, default=40, metavar="N",
+                        help="also split each budget across modalities (N shares per modality tried; 0: even split only)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (every row) and <out>.md (the tables)")
     return parser.parse_args(argv)
 
@@ -78,10 +84,19 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
 
 
-def _setting(row: pd.Series) -> str:
-    if row["method"] in ("mimo-ae", "pca"):
-        return f"{int(row['latent'])} × {int(row['bits'])} bit"
-    return f"keep {int(row['keep'])} × {int(row['bits'])} bit"
+def settings(raw: pd.DataFrame) -> pd.Series:
+    """A readable setting per code: latent size × bits, or kept coefficients × bits (per modality when split)."""
+    text = {}
+    for code, rows in raw.groupby("code", sort=False):
+        mean = rows[rows["modality"] == "mean"].iloc[0]
+        if mean["method"] in ("mimo-ae", "pca"):
+            text[code] = f"{int(mean['latent'])} × {int(mean['bits'])} bit"
+        elif str(mean["method"]).endswith("-alloc"):
+            parts = rows[rows["modality"] != "mean"]
+            text[code] = " / ".join(f"{int(k)}×{int(b)}" for k, b in zip(parts["keep"], parts["bits"]))
+        else:
+            text[code] = f"keep {int(mean['keep'])} × {int(mean['bits'])} bit"
+    return raw["code"].map(text)
 
 
 def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
@@ -89,7 +104,7 @@ def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
     means = raw[raw["modality"] == "mean"]
     prd = raw[raw["modality"] != "mean"].pivot_table(index="code", columns="modality", values="prd", sort=False)
     table = pd.DataFrame({
-        "method": means["method"].to_numpy(), "setting": means.apply(_setting, axis=1).to_numpy(),
+        "method": means["method"].to_numpy(), "setting": means["setting"].to_numpy(),
         "bits/window": means["bits_per_window"].round(1).to_numpy(), "bit/s": means["bits_per_second"].round(1).to_numpy(),
         "CR": means["cr"].round(2).to_numpy(),
     })
@@ -103,7 +118,7 @@ def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _method_order(column: pd.Series) -> pd.Series:
-    order = {"mimo-ae": 0, "pca": 1, "wavelet": 2, "dct": 3}
+    order = {method: number for number, method in enumerate(("mimo-ae", *BASELINES))}
     return column.map(order) if column.name == "method" else column
 
 
@@ -112,10 +127,11 @@ def equal_bits_table(raw: pd.DataFrame) -> pd.DataFrame:
     means = raw[raw["modality"] == "mean"]
     rows = []
     for _, code in means[means["method"] == "mimo-ae"].sort_values("cr", ascending=False).iterrows():
-        row = {"MiMo-AE": _setting(code), "CR": round(code["cr"], 2), "MiMo-AE PRDN %": round(code["prd"], 1)}
+        row = {"MiMo-AE": code["setting"], "CR": round(code["cr"], 2), "MiMo-AE PRDN %": round(code["prd"], 1)}
         same = {"pca": means[(means["method"] == "pca") & (means["latent"] == code["latent"])
                              & (means["bits"] == code["bits"])]}
-        same.update({t: means[(means["method"] == t) & np.isclose(means["budget"], code["budget"])] for t in TRANSFORMS})
+        same.update({t: means[(means["method"] == t) & np.isclose(means["budget"], code["budget"])]
+                     for t in (*TRANSFORMS, *ALLOCATED)})
         prd = {name: rows_at["prd"].iloc[0] if len(rows_at) else np.nan for name, rows_at in same.items()}
         for name, rows_at in same.items():
             row[f"{name} PRDN % (CR)"] = f"{prd[name]:.1f} ({rows_at['cr'].iloc[0]:.2f})" if len(rows_at) else "-"
@@ -133,14 +149,14 @@ def ratio_table(raw: pd.DataFrame, ratios: list[float], original_bits: float) ->
     for ratio in ratios:
         row: dict[str, object] = {"CR": ratio}
         prd = {}
-        for transform in TRANSFORMS:
+        for transform in (*TRANSFORMS, *ALLOCATED):
             at = means[(means["method"] == transform) & np.isclose(means["budget"], original_bits / ratio)]
             prd[transform] = at["prd"].iloc[0] if len(at) else np.nan
             row[f"{transform} PRDN % (CR)"] = f"{prd[transform]:.1f} ({at['cr'].iloc[0]:.2f})" if len(at) else "-"
         compact = mimo[mimo["cr"] >= ratio]
         if len(compact):
             best = compact.loc[compact["prd"].idxmin()]
-            row["best MiMo-AE at ≥ CR"] = f"{best['prd']:.1f} ({_setting(best)}, CR {best['cr']:.2f})"
+            row["best MiMo-AE at ≥ CR"] = f"{best['prd']:.1f} ({best['setting']}, CR {best['cr']:.2f})"
             row["MiMo-AE lowest"] = "yes" if all(best["prd"] < v for v in prd.values() if np.isfinite(v)) else "no"
         else:
             row["best MiMo-AE at ≥ CR"], row["MiMo-AE lowest"] = "none this compact", "-"
@@ -196,9 +212,18 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, Target, str]:
     rows += pca_rows(sets["train"], target, sizes, args.bits, args.calibration)
     budgets = ratio_budgets(target, args.ratios) + [row["budget"] for row in rows
                                                      if row["method"] == "mimo-ae" and row["modality"] == "mean"]
-    rows += transform_rows(target, sorted(set(budgets)), coefficient_bits=args.coefficient_bits, wavelet=args.wavelet)
+    budgets = sorted(set(budgets))
+    rows += transform_rows(target, budgets, coefficient_bits=args.coefficient_bits, wavelet=args.wavelet)
+    print("  transform codecs at equal bits and at the ratios", flush=True)
+    if args.allocate:
+        modalities = len(params.data.modalities)
+        shares = sorted({*np.geomspace(48, max(budgets), args.allocate), *(b / modalities for b in budgets)})
+        for transform in TRANSFORMS:
+            rows += allocated_rows(target, budgets, transform, shares, args.coefficient_bits, args.wavelet)
+        print("  transform codecs with the bits split across modalities", flush=True)
     raw = pd.DataFrame(rows)
-    raw["code"] = raw.apply(lambda row: f"{row['method']} {_setting(row)} @ {row['budget']:.2f}", axis=1)
+    raw["code"] = np.arange(len(raw)) // (len(params.data.modalities) + 1)  # each code: its modality rows, then mean
+    raw["setting"] = settings(raw)
     return raw, target, description
 
 

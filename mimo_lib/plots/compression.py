@@ -6,9 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 _LABELS = {"prd": "PRDN (%)", "snr_db": "SNR (dB)", "pearson": "Pearson r"}
 _STYLES = {"mimo-ae": ("o", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":")}
+_NAMES = {"mimo-ae": "MiMo-AE", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT"}
 
 
 def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
@@ -18,10 +20,9 @@ def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
         rows = table[table["method"] == method]
         if method in ("mimo-ae", "pca") and "latent" in rows:
             for size in sorted(rows["latent"].dropna().unique()):
-                name = "MiMo-AE" if method == "mimo-ae" else "PCA"
-                curves.append((method, f"{name} {int(size)}", rows[rows["latent"] == size]))
+                curves.append((method, f"{_NAMES[method]} {int(size)}", rows[rows["latent"] == size]))
         else:
-            curves.append((method, method, rows))
+            curves.append((method, _NAMES.get(method, method), rows))
     return curves
 
 
@@ -47,6 +48,8 @@ def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd") -> Figure:
                 for x, y, bits in zip(ratio, per_code[metric], per_code["bits"]):
                     ax.annotate(f"{int(bits)}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title("mean over modalities" if modality == "mean" else str(modality), fontsize=10)
         ax.set_xlabel("compression ratio (bits)")
         ax.grid(True, which="both", alpha=0.3)
