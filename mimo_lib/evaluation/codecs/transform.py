@@ -107,7 +107,8 @@ class TransformCodec:
             raise ValueError(f"expected finite windows (N, {self.length}), got shape {windows.shape}")
         mean = windows.mean(axis=1).astype(np.float16)
         coefficients = self.forward(windows - mean[:, None])
-        positions = np.sort(np.argsort(-np.abs(coefficients), axis=1, kind="stable")[:, : self.keep], axis=1)
+        largest = np.argpartition(-np.abs(coefficients), max(self.keep - 1, 0), axis=1)[:, : self.keep]
+        positions = np.sort(largest, axis=1)
         kept = np.take_along_axis(coefficients, positions, axis=1)
         scale = _round_up_float16(np.abs(kept).max(axis=1, initial=0.0))
         fields = [float_bits(mean, SIDE_BITS), float_bits(scale, SIDE_BITS)]
