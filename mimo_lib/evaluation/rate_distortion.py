@@ -22,7 +22,7 @@ does) or on the training windows' latents (``"train"``: values outside are clipp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Literal
@@ -76,6 +76,7 @@ class Target:
 
     def score(self, reconstruction: np.ndarray, code_bits: float, modality_bits: Sequence[float] | None = None,
               **labels: object) -> list[dict[str, object]]:
+        """Rows of :func:`~mimo_lib.evaluation.codecs.rate.score_code` for a reconstruction in recording units."""
         return score_code(self.original, reconstruction, code_bits, self.sample_bits, self.windows.rate,
                           self.windows.modalities, modality_bits, **labels)
 
@@ -84,10 +85,10 @@ def _quantizer(calibration: np.ndarray | None, bits: int) -> UniformQuantizer | 
     return None if calibration is None or bits in FLOAT_BITS else UniformQuantizer.fit(calibration, bits)
 
 
-def _restore(normalised: np.ndarray, code: LatentCode) -> np.ndarray:
-    """Windows in recording units from normalised ones and the code's float16 scale."""
-    _, mean, std = code.decode()
-    return normalised * std[..., None] + mean[..., None]
+def _decoded(code: LatentCode, decode: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Windows in recording units: the code's latents through ``decode``, scaled back by the code's float16 scale."""
+    latent, mean, std = code.decode()
+    return decode(latent) * std[..., None] + mean[..., None]
 
 
 def latent_rows(model: MiMoAE, target: Target, bits: Sequence[int], train: WindowSet | None = None) -> list[dict]:
@@ -97,7 +98,7 @@ def latent_rows(model: MiMoAE, target: Target, bits: Sequence[int], train: Windo
     rows = []
     for depth in bits:
         code = encode_latent(latent, *target.scale, depth, _quantizer(calibration, depth))
-        reconstruction = _restore(decode_latent(model, code.decode()[0]), code)
+        reconstruction = _decoded(code, lambda latent: decode_latent(model, latent))
         rows += target.score(reconstruction, code.n_bits, method="mimo-ae", latent=model.latent_dim, bits=depth,
                              budget=code.n_bits / len(code))
     return rows
@@ -113,7 +114,7 @@ def pca_rows(train: WindowSet, target: Target, components: Sequence[int], bits: 
         reference = pca.encode(train.windows) if calibration == "train" else None
         for depth in bits:
             code = encode_latent(codes, *target.scale, depth, _quantizer(reference, depth))
-            reconstruction = _restore(pca.decode(code.decode()[0]), code)
+            reconstruction = _decoded(code, pca.decode)
             rows += target.score(reconstruction, code.n_bits, method="pca", latent=k, bits=depth,
                                  budget=code.n_bits / len(code))
     return rows
