@@ -41,6 +41,8 @@ from mimo_lib.evaluation.allocation import allocated_rows
 from mimo_lib.evaluation.rate_distortion import (
     CALIBRATIONS, COEFFICIENT_BITS, TRANSFORMS, Target, latent_rows, pca_rows, ratio_budgets, transform_rows,
 )
+from mimo_lib.plots import save_figure
+from mimo_lib.plots.compression import plot_rate_distortion
 from mimo_lib.run import TrainedRun, load_run
 
 ALLOCATED = tuple(f"{transform}-alloc" for transform in TRANSFORMS)
@@ -66,7 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wavelet", default="bior4.4", help="a PyWavelets discrete wavelet")
     parser.add_argument("--allocate", type=int, default=40, metavar="N",
                         help="also split each budget across modalities (N shares per modality tried; 0: even split only)")
-    parser.add_argument("--out", type=Path, help="write <out>.csv (every row) and <out>.md (the tables)")
+    parser.add_argument("--out", type=Path,
+                        help="write <out>.csv (every row), <out>.md (the tables), <out>.json (the arguments) "
+                             "and <out>_prdn.png (the curves)")
     return parser.parse_args(argv)
 
 
@@ -238,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
         raw.to_csv(args.out.with_suffix(".csv"), index=False)
         args.out.with_suffix(".md").write_text(text)
         args.out.with_suffix(".json").write_text(json.dumps(vars(args), default=str, indent=1))
+        save_figure(plot_rate_distortion(raw), args.out.parent, f"{args.out.name}_prdn")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 _LABELS = {"prd": "PRDN (%)", "snr_db": "SNR (dB)", "pearson": "Pearson r"}
-_STYLES = {"mimo-ae": ("o", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":")}
-_NAMES = {"mimo-ae": "MiMo-AE", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT"}
+_STYLES = {"mimo-ae": ("o", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":"),
+           "wavelet-alloc": ("^", "-."), "dct-alloc": ("v", "-.")}
+_NAMES = {"mimo-ae": "MiMo-AE", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT",
+          "wavelet-alloc": "wavelet, bits split", "dct-alloc": "DCT, bits split"}
 
 
 def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
@@ -48,13 +50,14 @@ def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd") -> Figure:
                 for x, y, bits in zip(ratio, per_code[metric], per_code["bits"]):
                     ax.annotate(f"{int(bits)}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title("mean over modalities" if modality == "mean" else str(modality), fontsize=10)
         ax.set_xlabel("compression ratio (bits)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0, 0].set_ylabel(_LABELS.get(metric, metric))
-    axes[0, -1].legend(fontsize=7, loc="best")
     figure.tight_layout()
+    figure.legend(*axes[0, -1].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure
 
