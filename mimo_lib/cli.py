@@ -138,9 +138,8 @@ def _encode(args: argparse.Namespace) -> None:
 def _decode(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from mimo_lib.run import load_run
-
     from mimo_lib.coding import CodeFile, code_frame, is_code_file
+    from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
     if is_code_file(args.input):

@@ -11,6 +11,7 @@ from helpers import smoke_params, smoke_run
 from mimo_lib.cli import main
 from mimo_lib.coding import CodeFile, compress, decompress
 from mimo_lib.data.sources import sample_bits
+from mimo_lib.data.sources.wfdb_source import header_bits
 from mimo_lib.run import load_run
 
 
@@ -98,3 +99,8 @@ def test_wfdb_sources_take_the_headers_resolution(tmp_path):
     single = smoke_params(tmp_path, **{"data.source": "wfdb", "data.root": str(tmp_path), "data.file_glob": "r03.hea",
                                        "data.modalities": ["ECG", "PPG"], "data.splits": {}})
     assert sample_bits(single) == {"ECG": 12, "PPG": 12}
+
+
+def test_a_multi_segment_record_takes_its_layouts_resolution(wfdb_dir):
+    record = wfdb_dir / "multi-segment" / "p000878" / "p000878-2137-10-26-16-57"
+    assert header_bits(record, ["PLETH", "II"]) == {"PLETH": 8, "II": 8}  # MIMIC-III: format 80

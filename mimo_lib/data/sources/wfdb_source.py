@@ -85,8 +85,13 @@ FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 1
 
 
 def header_bits(path: Path, modalities: list[str]) -> dict[str, int]:
-    """Bits per sample of the signals ``modalities`` of the record at ``path``: ADC resolution, else storage format."""
+    """Bits per sample of the signals ``modalities`` of the record at ``path``: ADC resolution, else storage format.
+
+    A multi-segment record's signals are described by its first segment (the layout, when variable).
+    """
     header = wfdb.rdheader(str(path))
+    if getattr(header, "seg_name", None):
+        header = wfdb.rdheader(str(path.parent / next(name for name in header.seg_name if name != "~")))
     names = list(header.sig_name or [])
     missing = [name for name in modalities if name not in names]
     if missing:
