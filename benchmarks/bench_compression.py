@@ -39,7 +39,14 @@ from mimo_lib.data.prepare import prepare
 from mimo_lib.data.sources import sample_bits
 from mimo_lib.evaluation.allocation import allocated_rows
 from mimo_lib.evaluation.rate_distortion import (
-    CALIBRATIONS, COEFFICIENT_BITS, TRANSFORMS, Target, latent_rows, pca_rows, ratio_budgets, transform_rows,
+    CALIBRATIONS,
+    COEFFICIENT_BITS,
+    TRANSFORMS,
+    Target,
+    latent_rows,
+    pca_rows,
+    ratio_budgets,
+    transform_rows,
 )
 from mimo_lib.plots import save_figure
 from mimo_lib.plots.compression import plot_rate_distortion

@@ -10,7 +10,14 @@ import pytest
 from scipy import fft
 
 from mimo_lib.evaluation.codecs.bits import (
-    SubsetRank, bits_int, bits_uint, int_bits, pack_records, subset_bits, uint_bits, unpack_records,
+    SubsetRank,
+    bits_int,
+    bits_uint,
+    int_bits,
+    pack_records,
+    subset_bits,
+    uint_bits,
+    unpack_records,
 )
 from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
 from mimo_lib.evaluation.codecs.quantize import UniformQuantizer, check_bits

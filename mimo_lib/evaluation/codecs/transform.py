@@ -26,7 +26,15 @@ import pywt
 from scipy import fft
 
 from mimo_lib.evaluation.codecs.bits import (
-    bits_int, bits_uint, int_bits, pack_records, record_bytes, subset_bits, subset_rank, uint_bits, unpack_records,
+    bits_int,
+    bits_uint,
+    int_bits,
+    pack_records,
+    record_bytes,
+    subset_bits,
+    subset_rank,
+    uint_bits,
+    unpack_records,
 )
 from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, bits_float, check_bits, float_bits
 
