@@ -3,7 +3,7 @@
 The package is organised by stage, each importing only from those before it:
 ``config`` (the shared root) -> ``data`` -> ``model`` -> ``training`` ->
 ``evaluation`` -> the workbook layer (``cli``, ``sweep`` with its ``grid`` and
-``executors``, ``run``, ``reports``, ``plots``, ``explorer``, notebook helpers).
+``executors``, ``run``, ``coding``, ``reports``, ``plots``, ``explorer``, notebook helpers).
 Importing the package registers the built-in recording sources and fusion
 strategies, so params naming them validate.
 """

@@ -168,6 +168,16 @@ def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
 
 def _encode(args: argparse.Namespace) -> None:
     run, windows = _run_windows(args)
+    if args.bits is not None:
+        from mimo_lib.coding import compress
+
+        if args.out.suffix != ".npz":
+            raise ValueError(f"--bits writes a code file: end --out in .npz, got {args.out}")
+        code = compress(run, windows, args.bits)
+        code.save(args.out)
+        print(f"{len(code.code)} windows, {run.model.latent_dim} latent numbers of {args.bits} bits each: "
+              f"{code.code.n_bits / len(code.code):.1f} bits per window, {code.bits_per_second:.1f} bit/s -> {args.out}")
+        return
     frame = run.encode(windows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(args.out, index=False)
@@ -177,10 +187,14 @@ def _encode(args: argparse.Namespace) -> None:
 def _decode(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from mimo_lib.coding import CodeFile, code_frame, is_code_file
     from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
-    frame = pd.read_parquet(args.input)
+    if is_code_file(args.input):
+        frame = code_frame(run, CodeFile.load(args.input))
+    else:
+        frame = pd.read_parquet(args.input)
     absent = [column for column in ("subject", "start") if column not in frame.columns]
     if absent:
         raise ValueError(f"{args.input}: no column(s) {absent}; expected a file written by `mimo encode`")
@@ -204,11 +218,17 @@ def _impute(args: argparse.Namespace) -> None:
 
 
 def _reconstruct(args: argparse.Namespace) -> None:
+    from mimo_lib.coding import CodeFile, is_code_file, reconstruct_code
     from mimo_lib.reconstruction import write_reconstructions
     from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
-    reconstructions = run.reconstruct(args.input, args.missing)
+    if is_code_file(args.input):
+        if args.missing:
+            raise ValueError("--missing applies to recordings; a code file is decoded as it was coded")
+        reconstructions = reconstruct_code(run, CodeFile.load(args.input), str(args.input))
+    else:
+        reconstructions = run.reconstruct(args.input, args.missing)
     paths = write_reconstructions(reconstructions, args.out, args.format, run.params.data.time_column or "time")
     rows = [{"subject": r.subject, "samples": r.length, "windows": r.windows,
              **{f"uncovered {m}": n for m, n in r.uncovered.items()}} for r in reconstructions]
@@ -261,6 +281,7 @@ EXAMPLES = {
     "sweep": "mimo sweep --params params/default.yaml --grid model.fusion=concat,gated --grid training.seed=0,1,2",
     "encode": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --out latents.parquet",
     "decode": "mimo decode --run runs/demo/fusion=concat --input latents.parquet --out windows.npz",
+    "encode --bits": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --bits 8 --out code.npz",
     "impute": "mimo impute --run runs/demo/fusion=concat --missing RESP --input data/raw/synthetic --out imputed.npz",
     "reconstruct": "mimo reconstruct --run runs/demo/fusion=concat --input data/raw/synthetic --out reconstructed --format csv",
     "fidelity": "mimo fidelity --run runs/demo/fusion=concat --split test",
@@ -319,15 +340,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an existing Dask scheduler, e.g. tcp://host:8786 (with --executor dask)")
     sweep.set_defaults(handler=_sweep)
 
-    encode = commands.add_parser("encode", help="one latent vector per window -> parquet")
+    encode = commands.add_parser("encode", help="one latent vector per window -> parquet, or a code file with --bits")
     _add_run_input(encode)
-    encode.add_argument("--out", type=Path, required=True, help="output .parquet")
+    encode.add_argument("--out", type=Path, required=True, help="output .parquet (.npz with --bits)")
+    encode.add_argument("--bits", type=int, default=None,
+                        help="write a code file: each latent number on BITS bits (2-12 uniformly quantised, "
+                             "16 float16, 32 float32) plus each window's mean and std per modality as float16")
     encode.set_defaults(handler=_encode)
 
-    decode = commands.add_parser("decode", help="latent vectors (from `mimo encode`) -> windows in recording units")
+    decode = commands.add_parser("decode", help="latent vectors or a code file (from `mimo encode`) -> windows in recording units")
     decode.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     decode.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    decode.add_argument("--input", type=locate, required=True, help=".parquet written by `mimo encode`")
+    decode.add_argument("--input", type=locate, required=True,
+                        help=".parquet or code file (.npz, --bits) written by `mimo encode`")
     decode.add_argument("--out", type=Path, required=True, help="output .npz (windows, subjects, starts, modalities)")
     decode.set_defaults(handler=_decode)
 
@@ -342,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
         "reconstruct", help="whole recordings back, stitched from overlapping windows -> CSV or WFDB")
     reconstruct.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     reconstruct.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    reconstruct.add_argument("--input", type=locate, required=True, help="folder or file of recordings")
+    reconstruct.add_argument("--input", type=locate, required=True,
+                             help="folder or file of recordings, or a code file (.npz) written by `mimo encode --bits`")
     reconstruct.add_argument("--out", type=Path, required=True,
                              help="a .csv or .hea file (one recording) or a folder (one file per recording)")
     reconstruct.add_argument("--format", choices=["csv", "wfdb"], default=None,

@@ -66,6 +66,7 @@ class DataConfig(_Section):
     kinds: dict[str, Literal["ecg", "ppg", "resp", "abp", "eda", "other"]] = Field(default_factory=dict)
     time_column: str | None = "time"
     sampling_rate: float | None = None
+    bits_per_sample: int = Field(12, ge=1, le=32)
     splits: dict[str, list[str]] = Field(default_factory=dict)
     optional_test_subjects: list[str] = Field(default_factory=list)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)

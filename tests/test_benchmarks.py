@@ -68,3 +68,22 @@ def test_throughput_benchmark_tiny() -> None:
     )
     assert "train FLOPs per window" in stdout
     assert "grouped fp32" in stdout and "loop fp32" in stdout and "fraction of mm peak" in stdout
+
+
+def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
+    from helpers import smoke_run
+
+    run_dir = smoke_run(tmp_path)
+    out = tmp_path / "compression"
+    stdout = _run(
+        "benchmarks/bench_compression.py", "--params", "params/smoke.yaml",
+        "--set", f"paths.processed={tmp_path / 'processed'}", "--run", str(run_dir), "--bits", "4", "8", "32",
+        "--ratios", "10", "--allocate", "4", "--coefficient-bits", "4", "6", "--out", str(out),
+    )
+    raw = pd.read_csv(out.with_suffix(".csv"))
+    assert set(raw["method"]) == {"mimo-ae", "pca", "wavelet", "dct", "wavelet-alloc", "dct-alloc"}
+    assert set(raw["modality"]) == {"ECG", "PPG", "RESP", "ABP", "mean"}
+    assert "resolution {'ECG': 12, 'PPG': 12, 'RESP': 12, 'ABP': 12} bits per sample" in stdout
+    for section in ("## Every code", "## Equal bits", "## Fixed ratios", "## Latent depth"):
+        assert section in stdout and section in out.with_suffix(".md").read_text()
+    assert "| 16 × 8 bit |" in stdout
