@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mimo_lib.config import PROJECT_ROOT, load_params
-from mimo_lib.data.normalization import normalize_sets
+from mimo_lib.data.normalization import Moments, fit_global, normalize
 from mimo_lib.data.prepare import drop_report, prepare, prepare_recording
 from mimo_lib.data.sources import load_recordings
 from mimo_lib.data.types import Recording, WindowSet
@@ -131,7 +131,9 @@ def test_normalisation_round_trips(method):
     rng = np.random.default_rng(1)
     raw = {split: rng.normal(5, 3, size=(n, 2, 50)) * [[1], [10]] for split, n in (("train", 12), ("test", 6))}
     subjects = {"train": np.repeat(["a", "b"], 6), "test": np.repeat(["c"], 6)}
-    for split, (windows, norm) in normalize_sets(raw, subjects, method).items():
+    stats = fit_global(raw["train"]) if method == "global" else None
+    for split in raw:
+        windows, norm = normalize(raw[split], subjects[split], method, stats)
         ws = WindowSet(windows, subjects[split], np.arange(len(windows), dtype=float), ["x", "y"], 50.0, norm)
         np.testing.assert_allclose(ws.denormalize(ws.windows), raw[split], rtol=1e-5, atol=1e-4)
         np.testing.assert_allclose(ws.denormalize(ws.windows[2:4], slice(2, 4)), raw[split][2:4], rtol=1e-5, atol=1e-4)
@@ -141,17 +143,30 @@ def test_normalisation_round_trips(method):
 def test_global_statistics_come_from_train_only():
     rng = np.random.default_rng(2)
     train = rng.normal(0, 1, size=(10, 1, 40))
-    out = normalize_sets({"train": train, "test": train + 100}, {"train": np.zeros(10), "test": np.zeros(10)}, "global")
-    assert out["train"][1]["mean"].item() == pytest.approx(train.mean())
-    assert out["test"][1]["mean"].item() == pytest.approx(train.mean())
-    assert out["test"][0].mean() == pytest.approx(100 / train.std(), rel=1e-4)
+    stats = fit_global(train)
+    test, norm = normalize(train + 100, np.zeros(10), "global", stats)
+    assert norm["mean"].item() == pytest.approx(train.mean())
+    assert test.mean() == pytest.approx(100 / train.std(), rel=1e-4)
+
+
+def test_moments_merged_per_subject_equal_those_of_all_windows():
+    rng = np.random.default_rng(4)
+    parts = [rng.normal(mean, scale, size=(n, 3, 20)) for mean, scale, n in ((0, 1, 7), (1e4, 50, 5), (-3, 0.1, 1))]
+    merged = Moments.of(parts[0]).merge(Moments.of(parts[1])).merge(Moments.of(np.empty((0, 3, 20)))).merge(
+        Moments.of(parts[2]))
+    whole = np.concatenate(parts)
+    mean, std = merged.stats()
+    np.testing.assert_allclose(mean[0, :, 0], whole.mean(axis=(0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(std[0, :, 0], whole.std(axis=(0, 2)), rtol=1e-12)
+    with pytest.raises(ValueError, match="zero training windows"):
+        Moments.of(np.empty((0, 3, 20))).stats()
 
 
 def test_subject_statistics_standardise_each_subject():
     rng = np.random.default_rng(3)
     raw = np.concatenate([rng.normal(0, 1, (5, 1, 30)), rng.normal(50, 7, (5, 1, 30))])
     subjects = np.repeat(["a", "b"], 5)
-    normalised, _ = normalize_sets({"val": raw}, {"val": subjects}, "subject")["val"]
+    normalised, _ = normalize(raw, subjects, "subject")
     for subject in ("a", "b"):
         rows = normalised[subjects == subject]
         assert rows.mean() == pytest.approx(0, abs=1e-5) and rows.std() == pytest.approx(1, abs=1e-4)
