@@ -132,11 +132,11 @@ def test_normalisation_round_trips(method):
     raw = {split: rng.normal(5, 3, size=(n, 2, 50)) * [[1], [10]] for split, n in (("train", 12), ("test", 6))}
     subjects = {"train": np.repeat(["a", "b"], 6), "test": np.repeat(["c"], 6)}
     stats = fit_global(raw["train"]) if method == "global" else None
-    for split in raw:
-        windows, norm = normalize(raw[split], subjects[split], method, stats)
+    for split, values in raw.items():
+        windows, norm = normalize(values, subjects[split], method, stats)
         ws = WindowSet(windows, subjects[split], np.arange(len(windows), dtype=float), ["x", "y"], 50.0, norm)
-        np.testing.assert_allclose(ws.denormalize(ws.windows), raw[split], rtol=1e-5, atol=1e-4)
-        np.testing.assert_allclose(ws.denormalize(ws.windows[2:4], slice(2, 4)), raw[split][2:4], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(ws.denormalize(ws.windows), values, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(ws.denormalize(ws.windows[2:4], slice(2, 4)), values[2:4], rtol=1e-5, atol=1e-4)
         assert np.broadcast_shapes(np.shape(norm["mean"]), windows.shape) == windows.shape
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from itertools import pairwise
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def read_rows(windows: np.ndarray, indices: np.ndarray) -> np.ndarray:
     bounds = [0, *(np.flatnonzero(np.diff(ordered) != 1) + 1).tolist(), len(ordered)]
     fd = os.open(filename, os.O_RDONLY)
     try:
-        for first, stop in zip(bounds[:-1], bounds[1:]):
+        for first, stop in pairwise(bounds):
             if stop > first:
                 _read_into(fd, rows[first:stop], offset + int(ordered[first]) * row_bytes, filename)
     finally:
