@@ -147,29 +147,38 @@ def prepare(params: Params, force: bool = False, progress: bool = True) -> dict[
     The windows of the returned sets are memory-mapped from the cache (see :meth:`WindowSet.load`).
     """
     splits = split_subjects(params)
+    window, _ = window_samples(params)
     method = params.preprocessing.normalization
     if method == "global" and "train" not in splits:
         raise ParamsError("preprocessing.normalization=global needs a train split to fit its statistics on")
     digest = params.digest("data", "preprocessing")
     folder = params.resolve_path(params.paths.processed) / digest
     paths = {split: folder / f"{split}.npz" for split in splits}
-    if not force and all(path.is_file() for path in paths.values()):
-        return {split: WindowSet.load(path) for split, path in paths.items()}
+    if not force and (cached := _load_cached(paths)) is not None:
+        return cached
     with exclusive_lock(folder / LOCK):
         if force:
             shutil.rmtree(folder / SHARDS, ignore_errors=True)
             for path in paths.values():
                 path.unlink(missing_ok=True)
-        elif all(path.is_file() for path in paths.values()):  # another process finished while this one waited
-            return {split: WindowSet.load(path) for split, path in paths.items()}
+        elif (cached := _load_cached(paths)) is not None:  # another process finished while this one waited
+            return cached
         remove_temporary_files(folder)
         _write_shards(params, splits, folder / SHARDS, progress)
         stats = _global_stats(splits["train"], folder / SHARDS) if method == "global" else None
+        shape = (len(params.data.modalities), window)
         sets = {split: _write_split(params, paths[split], [shard_path(folder / SHARDS, split, s) for s in subjects],
-                                    stats, digest)
+                                    shape, stats, digest)
                 for split, subjects in splits.items()}
         shutil.rmtree(folder / SHARDS)
     return sets
+
+
+def _load_cached(paths: dict[str, Path]) -> dict[str, WindowSet] | None:
+    """Every split from the cache when all their index files are there (each is written last for its split)."""
+    if not all(path.is_file() for path in paths.values()):
+        return None
+    return {split: WindowSet.load(path) for split, path in paths.items()}
 
 
 def subject_shard(prepared: PreparedRecording, method: str) -> Shard:
@@ -200,12 +209,11 @@ def _global_stats(subjects: list[str], folder: Path) -> tuple[np.ndarray, np.nda
     return reduce(Moments.merge, moments).stats()
 
 
-def _write_split(params: Params, path: Path, shards: list[Path], stats: tuple[np.ndarray, np.ndarray] | None,
-                 digest: str) -> WindowSet:
+def _write_split(params: Params, path: Path, shards: list[Path], row_shape: tuple[int, int],
+                 stats: tuple[np.ndarray, np.ndarray] | None, digest: str) -> WindowSet:
     """Stream the shards of one split into its windows file, then write its index; the set, memory-mapped."""
-    modalities = list(params.data.modalities)
     summaries = [read_summary(shard) for shard in shards]
-    shape = (sum(s.count for s in summaries), len(modalities), window_samples(params)[0])
+    shape = (sum(s.count for s in summaries), *row_shape)
     starts: list[np.ndarray] = []
     means: list[np.ndarray] = []
     stds: list[np.ndarray] = []
@@ -226,7 +234,7 @@ def _write_split(params: Params, path: Path, shards: list[Path], stats: tuple[np
     windowset = WindowSet(
         open_npy(windows_path(path)),
         np.concatenate([np.full(s.count, s.subject) for s in summaries]).astype(str),
-        np.concatenate(starts), modalities, float(params.preprocessing.target_rate),
+        np.concatenate(starts), list(params.data.modalities), float(params.preprocessing.target_rate),
         {"method": method, "mean": mean, "std": std}, provenance=digest,
         dropped={s.subject: s.dropped for s in summaries},
     )
