@@ -91,7 +91,7 @@ def folder_bytes(folder: Path) -> int:
 class FolderPeak:
     """Largest size a folder reached, sampled every ``interval`` seconds in a background thread."""
 
-    def __init__(self, folder: Path, interval: float = 1.0) -> None:
+    def __init__(self, folder: Path, interval: float = 0.25) -> None:
         self.folder, self.interval, self.peak = folder, interval, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)

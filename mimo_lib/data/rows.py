@@ -4,7 +4,7 @@ A split opened by :meth:`mimo_lib.data.types.WindowSet.load` is a read-only
 ``np.memmap`` of its ``.npy`` file. Indexing it works like any array, but every
 page it touches stays mapped into the process and counts towards its resident
 memory until the mapping goes; over an epoch that is the whole split. The readers
-here fetch the requested rows of such a file with ``os.preadv`` instead (through
+here read the requested rows of such a file into a new array instead (through
 the page cache, which the kernel reclaims as it needs), so what a process holds
 is the rows it asked for. Arrays in memory are indexed as usual. Every reader
 returns a new array with the source's dtype.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from itertools import pairwise
+from typing import BinaryIO
 
 import numpy as np
 
@@ -33,13 +34,15 @@ def backing_file(windows: np.ndarray) -> tuple[str, int] | None:
     return (windows.filename, windows.offset) if windows.offset + windows.nbytes == size else None
 
 
-def _read_into(fd: int, buffer: np.ndarray, offset: int, where: str) -> None:
+def _read_into(handle: BinaryIO, buffer: np.ndarray, offset: int) -> None:
+    """Fill ``buffer`` with the file's bytes from ``offset`` on."""
     view = memoryview(buffer).cast("B")
+    handle.seek(offset)
     while len(view):
-        count = os.preadv(fd, [view], offset)
-        if count == 0:
-            raise OSError(f"{where}: file ends {len(view)} bytes early at offset {offset}")
-        view, offset = view[count:], offset + count
+        count = handle.readinto(view)
+        if not count:
+            raise OSError(f"{handle.name}: the file ends {len(view)} bytes short of the rows asked for")
+        view = view[count:]
 
 
 def read_rows(windows: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -57,13 +60,10 @@ def read_rows(windows: np.ndarray, indices: np.ndarray) -> np.ndarray:
     row_bytes = rows[0].nbytes if len(rows) else 0
     # one read per run of consecutive rows
     bounds = [0, *(np.flatnonzero(np.diff(ordered) != 1) + 1).tolist(), len(ordered)]
-    fd = os.open(filename, os.O_RDONLY)
-    try:
+    with open(filename, "rb", buffering=0) as handle:
         for first, stop in pairwise(bounds):
             if stop > first:
-                _read_into(fd, rows[first:stop], offset + int(ordered[first]) * row_bytes, filename)
-    finally:
-        os.close(fd)
+                _read_into(handle, rows[first:stop], offset + int(ordered[first]) * row_bytes)
     result = np.empty_like(rows)
     result[order] = rows
     return result
