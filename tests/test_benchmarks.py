@@ -68,3 +68,14 @@ def test_throughput_benchmark_tiny() -> None:
     )
     assert "train FLOPs per window" in stdout
     assert "grouped fp32" in stdout and "loop fp32" in stdout and "fraction of mm peak" in stdout
+
+
+def test_cohort_benchmark_tiny(tmp_path: Path) -> None:
+    stdout = _run(
+        "benchmarks/bench_cohort.py", "--hours", "0.05", "0.1", "--subject-minutes", "1", "--root", str(tmp_path),
+        "--set", "model.base_width=4", "--set", "model.stages=[1, 1]",
+    )
+    assert "| 0.05 h | 3 | 27 / 27 / 27 |" in stdout and "| 0.1 h | 6 | 108 / 27 / 27 |" in stdout
+    assert re.search(r"0\.1 h against 0\.05 h: prepare peak \d+\.\d\dx, training peak \d+\.\d\dx", stdout)
+    assert re.search(r"memory-mapped vs in memory: windows/s [\d.]+ vs [\d.]+ \(ratio of medians", stdout)
+    assert list(tmp_path.iterdir()) == []  # cohorts are deleted after their measurements

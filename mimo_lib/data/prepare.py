@@ -181,7 +181,7 @@ def _load_cached(paths: dict[str, Path]) -> dict[str, WindowSet] | None:
     return {split: WindowSet.load(path) for split, path in paths.items()}
 
 
-def subject_shard(prepared: PreparedRecording, method: str) -> Shard:
+def _subject_shard(prepared: PreparedRecording, method: str) -> Shard:
     """A subject's windows normalised on their own (``window``, ``subject``), or raw with their moments (``global``)."""
     if method == "global":
         return Shard(prepared.subject, prepared.windows, prepared.starts, prepared.dropped,
@@ -200,7 +200,7 @@ def _write_shards(params: Params, splits: dict[str, list[str]], folder: Path, pr
                                disable=not progress):
         (recording,) = load_recordings(params, [subject])
         prepared = prepare_recording(recording, params)
-        write_shard(shard_path(folder, split, subject), subject_shard(prepared, params.preprocessing.normalization))
+        write_shard(shard_path(folder, split, subject), _subject_shard(prepared, params.preprocessing.normalization))
 
 
 def _global_stats(subjects: list[str], folder: Path) -> tuple[np.ndarray, np.ndarray]:
