@@ -21,7 +21,7 @@ from mimo_lib.data.rows import row_chunks
 
 
 class PCABaseline:
-    """Principal component analysis of flattened windows via a thin SVD."""
+    """Principal component analysis of flattened windows (thin SVD or scatter matrix, whichever is smaller)."""
 
     def __init__(self, n_components: int) -> None:
         if n_components < 1:
