@@ -31,7 +31,7 @@ from mimo_lib.data.sources import load_recordings
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
-from mimo_lib.model.inference import as_windowset, impute, predict, present_mask
+from mimo_lib.model.inference import as_windowset, impute, latents, predict, present_mask
 from mimo_lib.reconstruction import RecordingReconstruction, stitch_prepared
 from mimo_lib.training.checkpoint import load_model
 
@@ -196,7 +196,7 @@ class TrainedRun:
         """
         windowset = self.windows(source, missing)
         present = present_mask(self.modalities, list(missing))
-        _, latent, weights = predict(self.model, windowset, batch_size, present=present)
+        latent, weights = latents(self.model, windowset, batch_size, present=present)
         columns: dict[str, Any] = {"subject": np.asarray(windowset.subjects).astype(str),
                                    "start": np.asarray(windowset.starts, dtype=float)}
         columns.update(zip(self.latent_columns, latent.T))

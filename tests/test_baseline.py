@@ -49,3 +49,18 @@ def test_bad_use_is_reported():
         PCABaseline(2).reconstruct(_windows(3))
     with pytest.raises(ValueError, match=r"\(N, 2, 8\)"):
         PCABaseline(2).fit(_windows(10)).reconstruct(np.zeros((3, 2, 9)))
+
+
+@pytest.mark.parametrize("n", [12, 40])  # fewer windows than values per window (thin SVD), and more (scatter matrix)
+def test_fit_matches_a_direct_svd_and_reads_memory_mapped_windows(tmp_path, n):
+    train = _windows(n, seed=5) * np.linspace(0.5, 3, 8, dtype=np.float32)
+    flat = train.reshape(n, -1).astype(np.float64)
+    _, _, vt = np.linalg.svd(flat - flat.mean(axis=0), full_matrices=False)
+    reference = (flat - flat.mean(axis=0)) @ vt[:5].T @ vt[:5] + flat.mean(axis=0)
+    pca = PCABaseline(5).fit(train)
+    np.testing.assert_allclose(pca.reconstruct(train).reshape(n, -1), reference, atol=1e-5)
+    np.save(tmp_path / "train.npy", train)
+    mapped = np.load(tmp_path / "train.npy", mmap_mode="r")
+    from_disk = PCABaseline(5).fit(mapped)
+    np.testing.assert_allclose(from_disk.reconstruct(mapped), pca.reconstruct(train), atol=1e-6)
+    np.testing.assert_allclose(np.abs(from_disk.encode(mapped)), np.abs(pca.encode(train)), atol=1e-6)

@@ -87,3 +87,14 @@ def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
     for section in ("## Every code", "## Equal bits", "## Fixed ratios", "## Latent depth"):
         assert section in stdout and section in out.with_suffix(".md").read_text()
     assert "| 16 × 8 bit |" in stdout
+
+
+def test_cohort_benchmark_tiny(tmp_path: Path) -> None:
+    stdout = _run(
+        "benchmarks/bench_cohort.py", "--hours", "0.05", "0.1", "--subject-minutes", "1", "--root", str(tmp_path),
+        "--set", "model.base_width=4", "--set", "model.stages=[1, 1]",
+    )
+    assert "| 0.05 h | 3 | 27 / 27 / 27 |" in stdout and "| 0.1 h | 6 | 108 / 27 / 27 |" in stdout
+    assert re.search(r"0\.1 h against 0\.05 h: prepare peak \d+\.\d\dx, training peak \d+\.\d\dx", stdout)
+    assert re.search(r"memory-mapped vs in memory: windows/s [\d.]+ vs [\d.]+ \(ratio of medians", stdout)
+    assert list(tmp_path.iterdir()) == []  # cohorts are deleted after their measurements

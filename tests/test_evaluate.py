@@ -3,14 +3,16 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import MODALITIES, sine_windows, tiny_params
 
+from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.evaluate import evaluate_model
 from mimo_lib.evaluation.metrics import METRICS
 from mimo_lib.explorer import ReconstructionExplorer
 from mimo_lib.model import build_model
-from mimo_lib.model.inference import predict
+from mimo_lib.model.inference import latents, predict
 from mimo_lib.reports import evaluate_run, evaluation_figures, save_figures
 from mimo_lib.training.trainer import train
 
@@ -42,6 +44,20 @@ def test_evaluate_model_tables(tmp_path, sets):
     assert list(evaluation.overall.index) == ["mimo-ae", "pca-16"]
     with pytest.raises(ValueError, match="'holdout'"):
         evaluate_model(model, sets, "holdout")
+
+
+def test_evaluation_of_memory_mapped_splits_equals_in_memory(tmp_path, sets):
+    for name, windows in sets.items():
+        windows.save(tmp_path / f"{name}.npz")
+    on_disk = {name: WindowSet.load(tmp_path / f"{name}.npz") for name in sets}
+    params = tiny_params(tmp_path)
+    model = build_model(params.model, MODALITIES, sets["test"].window_length).eval()
+    memory, disk = evaluate_model(model, sets, "test"), evaluate_model(model, on_disk, "test")
+    pd.testing.assert_frame_equal(memory.per_window, disk.per_window)
+    np.testing.assert_array_equal(memory.reconstruction, disk.reconstruction)
+    latent, weights = latents(model, on_disk["test"], batch_size=5)
+    np.testing.assert_array_equal(latent, memory.latent)
+    np.testing.assert_array_equal(weights, memory.weights)
 
 
 def test_evaluate_run_writes_metrics_and_figures(tmp_path, sets):

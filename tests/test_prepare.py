@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import tracemalloc
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from mimo_lib.config import PROJECT_ROOT, load_params
-from mimo_lib.data.normalization import normalize_sets
+from mimo_lib.data import prepare as prepare_module
+from mimo_lib.data.normalization import Moments, fit_global, normalize
 from mimo_lib.data.prepare import drop_report, prepare, prepare_recording
 from mimo_lib.data.sources import load_recordings
+from mimo_lib.data.storage import exclusive_lock
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.data.windowing import fill_short_gaps, slice_windows, window_count, window_starts
 from mimo_lib.plots.signals import (
@@ -131,27 +136,42 @@ def test_normalisation_round_trips(method):
     rng = np.random.default_rng(1)
     raw = {split: rng.normal(5, 3, size=(n, 2, 50)) * [[1], [10]] for split, n in (("train", 12), ("test", 6))}
     subjects = {"train": np.repeat(["a", "b"], 6), "test": np.repeat(["c"], 6)}
-    for split, (windows, norm) in normalize_sets(raw, subjects, method).items():
+    stats = fit_global(raw["train"]) if method == "global" else None
+    for split, values in raw.items():
+        windows, norm = normalize(values, subjects[split], method, stats)
         ws = WindowSet(windows, subjects[split], np.arange(len(windows), dtype=float), ["x", "y"], 50.0, norm)
-        np.testing.assert_allclose(ws.denormalize(ws.windows), raw[split], rtol=1e-5, atol=1e-4)
-        np.testing.assert_allclose(ws.denormalize(ws.windows[2:4], slice(2, 4)), raw[split][2:4], rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(ws.denormalize(ws.windows), values, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(ws.denormalize(ws.windows[2:4], slice(2, 4)), values[2:4], rtol=1e-5, atol=1e-4)
         assert np.broadcast_shapes(np.shape(norm["mean"]), windows.shape) == windows.shape
 
 
 def test_global_statistics_come_from_train_only():
     rng = np.random.default_rng(2)
     train = rng.normal(0, 1, size=(10, 1, 40))
-    out = normalize_sets({"train": train, "test": train + 100}, {"train": np.zeros(10), "test": np.zeros(10)}, "global")
-    assert out["train"][1]["mean"].item() == pytest.approx(train.mean())
-    assert out["test"][1]["mean"].item() == pytest.approx(train.mean())
-    assert out["test"][0].mean() == pytest.approx(100 / train.std(), rel=1e-4)
+    stats = fit_global(train)
+    test, norm = normalize(train + 100, np.zeros(10), "global", stats)
+    assert norm["mean"].item() == pytest.approx(train.mean())
+    assert test.mean() == pytest.approx(100 / train.std(), rel=1e-4)
+
+
+def test_moments_merged_per_subject_equal_those_of_all_windows():
+    rng = np.random.default_rng(4)
+    parts = [rng.normal(mean, scale, size=(n, 3, 20)) for mean, scale, n in ((0, 1, 7), (1e4, 50, 5), (-3, 0.1, 1))]
+    merged = Moments.of(parts[0]).merge(Moments.of(parts[1])).merge(Moments.of(np.empty((0, 3, 20)))).merge(
+        Moments.of(parts[2]))
+    whole = np.concatenate(parts)
+    mean, std = merged.stats()
+    np.testing.assert_allclose(mean[0, :, 0], whole.mean(axis=(0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(std[0, :, 0], whole.std(axis=(0, 2)), rtol=1e-12)
+    with pytest.raises(ValueError, match="zero training windows"):
+        Moments.of(np.empty((0, 3, 20))).stats()
 
 
 def test_subject_statistics_standardise_each_subject():
     rng = np.random.default_rng(3)
     raw = np.concatenate([rng.normal(0, 1, (5, 1, 30)), rng.normal(50, 7, (5, 1, 30))])
     subjects = np.repeat(["a", "b"], 5)
-    normalised, _ = normalize_sets({"val": raw}, {"val": subjects}, "subject")["val"]
+    normalised, _ = normalize(raw, subjects, "subject")
     for subject in ("a", "b"):
         rows = normalised[subjects == subject]
         assert rows.mean() == pytest.approx(0, abs=1e-5) and rows.std() == pytest.approx(1, abs=1e-4)
@@ -250,3 +270,83 @@ def test_optional_test_subjects_join_test_when_present(tmp_path):
     })
     sets = prepare(params, progress=False)
     assert list(np.unique(sets["test"].subjects)) == ["S04"]
+
+
+def _cohort_params(tmp_path, n_subjects: int, **extra):
+    ids = [f"S{i + 1:02d}" for i in range(n_subjects)]
+    return load_params(PROJECT_ROOT / "params" / "smoke.yaml", overrides={
+        "data.root": str(tmp_path / "raw"), "paths.processed": str(tmp_path / "processed"),
+        "data.synthetic.n_subjects": n_subjects,
+        "data.splits": {"train": ids[:-2], "val": [ids[-2]], "test": [ids[-1]]}, **extra,
+    })
+
+
+def _assert_same_sets(first, second):
+    assert list(first) == list(second)
+    for split in first:
+        np.testing.assert_array_equal(first[split].windows, second[split].windows)
+        np.testing.assert_array_equal(first[split].subjects, second[split].subjects)
+        np.testing.assert_array_equal(first[split].starts, second[split].starts)
+        for key in ("mean", "std"):
+            np.testing.assert_array_equal(first[split].normalization[key], second[split].normalization[key])
+        assert first[split].dropped == second[split].dropped
+
+
+def test_prepare_memory_stays_far_below_the_cohort(tmp_path, monkeypatch):
+    subjects = [f"P{i:02d}" for i in range(40)]
+    params = make_params(tmp_path, **{"data.splits": {"train": subjects[:36], "val": subjects[36:38],
+                                                      "test": subjects[38:]},
+                                      "preprocessing.stride_seconds": 0.2})
+    monkeypatch.setattr(prepare_module, "load_recordings",
+                        lambda p, names: [make_recording(seconds=60, subject=names[0], seed=int(names[0][1:]))])
+    tracemalloc.start()
+    try:
+        sets = prepare(params, progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    cohort = sum(ws.windows.nbytes for ws in sets.values())
+    assert all(isinstance(ws.windows, np.memmap) for ws in sets.values())
+    assert peak < cohort / 4, f"prepare peaked at {peak / 2**20:.1f} MiB for {cohort / 2**20:.1f} MiB of windows"
+
+
+@pytest.mark.parametrize("method", ["window", "global"])
+def test_interrupted_prepare_resumes_from_the_subjects_written(tmp_path, monkeypatch, method):
+    params = _cohort_params(tmp_path, 5, **{"preprocessing.normalization": method})
+    reference = prepare(_cohort_params(tmp_path / "reference", 5, **{"preprocessing.normalization": method}),
+                        progress=False)
+    folder = params.resolve_path(params.paths.processed) / params.digest("data", "preprocessing")
+    original = prepare_module.prepare_recording
+    seen: list[str] = []
+
+    def killed_at_the_fourth(recording, p):
+        seen.append(recording.subject)
+        if len(seen) == 4:
+            raise KeyboardInterrupt
+        return original(recording, p)
+
+    monkeypatch.setattr(prepare_module, "prepare_recording", killed_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(params, progress=False)
+    shards = sorted(p.name for p in (folder / "shards").rglob("*") if p.is_file())
+    assert shards == ["S01.npz", "S02.npz", "S03.npz"]
+    assert not list(folder.glob("*.npz")) and not list(folder.glob("*.npy"))
+
+    (folder / "shards" / "val").mkdir()
+    (folder / "shards" / "val" / ".S04.npz.half.tmp").write_bytes(b"a shard cut short by a kill")
+    seen.clear()
+    sets = prepare(params, progress=False)
+    assert seen == ["S04", "S05"]
+    assert not (folder / "shards").exists()
+    _assert_same_sets(sets, reference)
+
+
+def test_prepare_waits_for_the_lock_of_another_preparer(smoke_params):
+    folder = smoke_params.resolve_path(smoke_params.paths.processed) / smoke_params.digest("data", "preprocessing")
+    done = threading.Event()
+    with exclusive_lock(folder / ".prepare.lock"):
+        worker = threading.Thread(target=lambda: (prepare(smoke_params, progress=False), done.set()))
+        worker.start()
+        assert not done.wait(1.0)
+    worker.join(60)
+    assert done.is_set()

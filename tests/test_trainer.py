@@ -68,6 +68,21 @@ def test_same_seed_same_numbers(tmp_path, sets):
     pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
 
 
+def test_training_from_disk_gives_the_history_of_training_in_memory(tmp_path, sets):
+    for name, windows in sets.items():
+        windows.save(tmp_path / "cache" / f"{name}.npz")
+    on_disk = {name: WindowSet.load(tmp_path / "cache" / f"{name}.npz") for name in sets}
+    assert all(isinstance(windows.windows, np.memmap) for windows in on_disk.values())
+    augment = {"training.epochs": 2, "training.random_crop": True, "training.stretch": 0.3,
+               "training.modality_dropout": 0.3, "training.corruption.probability": 0.5}
+    params = tiny_params(tmp_path, **augment)
+    memory = train(params, sets, run_dir=tmp_path / "memory", progress=False)
+    disk = train(params, on_disk, run_dir=tmp_path / "disk", progress=False)
+    pd.testing.assert_frame_equal(memory.history.drop(columns="seconds"), disk.history.drop(columns="seconds"))
+    for key, value in memory.model.state_dict().items():
+        assert torch.equal(value, disk.model.state_dict()[key]), key
+
+
 @pytest.mark.parametrize("scheduler", ["cosine", "plateau"])
 def test_resume_equals_uninterrupted(tmp_path, sets, scheduler):
     augment = {"training.scheduler": scheduler, "training.random_crop": True, "training.modality_dropout": 0.3,

@@ -1,3 +1,4 @@
-"""Data stage: recordings from sources -> filtered, resampled, windowed, normalised WindowSets (and fetching)."""
+"""Data stage: recordings from sources -> filtered, resampled, windowed, normalised WindowSets (and fetching),
+stored on disk and read back a batch at a time."""
 
 from mimo_lib.data import sources  # noqa: F401  (registers the built-in sources)

@@ -6,7 +6,8 @@ mapping stored in :attr:`mimo_lib.data.types.WindowSet.normalization`; ``mean`` 
 
 - ``window``: every window and modality is z-scored on its own (``(N, M, 1)``).
 - ``global``: one mean/std per modality, fitted on the training windows only and
-  applied unchanged to every split (``(1, M, 1)``).
+  applied unchanged to every split (``(1, M, 1)``). The statistics are merged from
+  per-subject :class:`Moments`, so they need one subject's windows at a time.
 - ``subject``: one mean/std per subject and modality, fitted on that subject's own
   windows (stored per window, ``(N, M, 1)``). Validation and test subjects are
   normalised with their own statistics, as a new wearer's recording would be
@@ -15,6 +16,7 @@ mapping stored in :attr:`mimo_lib.data.types.WindowSet.normalization`; ``mean`` 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,12 +36,48 @@ def zscore_windows(windows: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     return ((x - mean) / std).astype(np.float32), {"method": "window", "mean": mean, "std": std}
 
 
+@dataclass(frozen=True)
+class Moments:
+    """Samples per modality, their mean and their sum of squared deviations (``(M,)``); merging two is exact."""
+
+    samples: int
+    mean: np.ndarray
+    m2: np.ndarray
+
+    @classmethod
+    def of(cls, windows: np.ndarray) -> Moments:
+        """Moments of ``(N, M, T)`` windows over windows and time."""
+        x = np.asarray(windows, dtype=np.float64)
+        samples = x.shape[0] * x.shape[2]
+        if not samples:
+            return cls(0, np.zeros(x.shape[1]), np.zeros(x.shape[1]))
+        mean = x.sum(axis=(0, 2), keepdims=True) / samples
+        m2 = ((x - mean) ** 2).sum(axis=(0, 2))
+        return cls(samples, mean.reshape(-1), m2)
+
+    def merge(self, other: Moments) -> Moments:
+        """Moments of both sets of windows together (Chan, Golub and LeVeque's pairwise update)."""
+        if not other.samples:
+            return self
+        if not self.samples:
+            return other
+        samples = self.samples + other.samples
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.samples / samples)
+        m2 = self.m2 + other.m2 + delta**2 * (self.samples * other.samples / samples)
+        return Moments(samples, mean, m2)
+
+    def stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std per modality shaped ``(1, M, 1)`` (a zero std read as 1)."""
+        if not self.samples:
+            raise ValueError("cannot fit global normalisation statistics on zero training windows")
+        shape = (1, -1, 1)
+        return self.mean.reshape(shape), _safe_std(np.sqrt(self.m2 / self.samples)).reshape(shape)
+
+
 def fit_global(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and std per modality over all windows, shaped ``(1, M, 1)``."""
-    x = np.asarray(windows, dtype=np.float64)
-    if not len(x):
-        raise ValueError("cannot fit global normalisation statistics on zero training windows")
-    return x.mean(axis=(0, 2), keepdims=True), _safe_std(x.std(axis=(0, 2), keepdims=True))
+    return Moments.of(windows).stats()
 
 
 def apply_stats(
@@ -77,18 +115,6 @@ def normalize(
     if global_stats is None:
         raise ValueError("normalization=global needs the mean and std fitted on the training windows")
     return apply_stats(windows, *global_stats, "global")
-
-
-def normalize_sets(
-    windows: dict[str, np.ndarray], subjects: dict[str, np.ndarray], method: str
-) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
-    """Normalise the raw windows of every split with ``method`` (global stats from ``train`` only)."""
-    global_stats = None
-    if method == "global":
-        if "train" not in windows:
-            raise ValueError("preprocessing.normalization=global needs a train split to fit its statistics on")
-        global_stats = fit_global(windows["train"])
-    return {split: normalize(x, subjects.get(split), method, global_stats) for split, x in windows.items()}
 
 
 def denormalize(normalised: np.ndarray, normalization: dict[str, Any]) -> np.ndarray:

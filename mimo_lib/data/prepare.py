@@ -6,9 +6,18 @@ temporarily, and marked), the signal is resampled to ``preprocessing.target_rate
 start and cut to the shortest one. Windows of ``window_seconds`` every
 ``stride_seconds`` are sliced from the aligned signals; a window is dropped when
 any modality touches a long gap, holds a flat line or is clipped (checked on the
-raw samples at the native rate). The kept windows are normalised per split
-(see :mod:`mimo_lib.data.normalization`) and saved as
-``<paths.processed>/<digest of data + preprocessing>/<split>.npz``.
+raw samples at the native rate). The kept windows are normalised (see
+:mod:`mimo_lib.data.normalization`) and saved per split under
+``<paths.processed>/<digest of data + preprocessing>/``: ``<split>.windows.npy``
+(float32 ``(N, M, T)``, opened memory-mapped) and ``<split>.npz`` (subjects,
+start times, normalisation, drops; written last, it marks the split complete).
+
+Subjects are prepared one at a time, each written to its own shard
+(:mod:`mimo_lib.data.shards`) as soon as it is done, so memory holds one
+recording's windows, never the cohort's. The shards are then streamed into the
+split files (applying ``global`` statistics merged from the training shards) and
+deleted. An interrupted prepare resumes from the shards already written. A lock
+file lets one process at a time prepare a given cache folder.
 
 The cache key is the params digest: after editing the recordings themselves,
 pass ``force=True``.
@@ -16,23 +25,31 @@ pass ``force=True``.
 
 from __future__ import annotations
 
+import shutil
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import reduce
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
 from mimo_lib.config import Params, ParamsError
-from mimo_lib.data.normalization import normalize_sets
+from mimo_lib.data.normalization import Moments, apply_stats, normalize
+from mimo_lib.data.shards import Shard, read_shard, read_summary, shard_path, write_shard
 from mimo_lib.data.signals import bandpass, modality_bands, resample
 from mimo_lib.data.sources import available_subjects, load_recordings
-from mimo_lib.data.types import Recording, WindowSet
+from mimo_lib.data.storage import exclusive_lock, open_npy, remove_temporary_files, write_npy
+from mimo_lib.data.types import Recording, WindowSet, windows_path
 from mimo_lib.data.windowing import DROP_REASONS, fill_short_gaps, first_reason, quality_reasons, slice_windows, window_count
 
 SPLITS = ("train", "val", "test")
 TRIM_REASON = "unequal_length"
 REASONS = (*DROP_REASONS, TRIM_REASON)
+SHARDS = "shards"
+LOCK = ".prepare.lock"
 
 
 @dataclass
@@ -125,39 +142,104 @@ def split_subjects(params: Params) -> dict[str, list[str]]:
 
 
 def prepare(params: Params, force: bool = False, progress: bool = True) -> dict[str, WindowSet]:
-    """Prepared windows per split (``train``/``val``/``test`` that have subjects), cached by params digest."""
+    """Prepared windows per split (``train``/``val``/``test`` that have subjects), cached by params digest.
+
+    The windows of the returned sets are memory-mapped from the cache (see :meth:`WindowSet.load`).
+    """
     splits = split_subjects(params)
+    window, _ = window_samples(params)
+    method = params.preprocessing.normalization
+    if method == "global" and "train" not in splits:
+        raise ParamsError("preprocessing.normalization=global needs a train split to fit its statistics on")
     digest = params.digest("data", "preprocessing")
     folder = params.resolve_path(params.paths.processed) / digest
     paths = {split: folder / f"{split}.npz" for split in splits}
-    if not force and all(path.is_file() for path in paths.values()):
-        return {split: WindowSet.load(path) for split, path in paths.items()}
-
-    window, _ = window_samples(params)
-    modalities = list(params.data.modalities)
-    raw: dict[str, np.ndarray] = {}
-    subjects: dict[str, np.ndarray] = {}
-    starts: dict[str, np.ndarray] = {}
-    dropped: dict[str, dict[str, dict[str, int]]] = {}
-    todo = [(split, subject) for split, names in splits.items() for subject in names]
-    prepared: dict[str, list[PreparedRecording]] = {split: [] for split in splits}
-    for split, subject in tqdm(todo, desc="preparing subjects", disable=not progress):
-        (recording,) = load_recordings(params, [subject])
-        prepared[split].append(prepare_recording(recording, params))
-    for split, items in prepared.items():
-        raw[split] = np.concatenate([p.windows for p in items]) if items else np.empty((0, len(modalities), window))
-        subjects[split] = np.concatenate([np.full(len(p.windows), p.subject) for p in items]).astype(str)
-        starts[split] = np.concatenate([p.starts for p in items])
-        dropped[split] = {p.subject: p.dropped for p in items}
-
-    sets = {}
-    for split, (windows, normalization) in normalize_sets(raw, subjects, params.preprocessing.normalization).items():
-        sets[split] = WindowSet(
-            windows, subjects[split], starts[split], modalities, float(params.preprocessing.target_rate),
-            normalization, provenance=digest, dropped=dropped[split],
-        )
-        sets[split].save(paths[split])
+    if not force and (cached := _load_cached(paths)) is not None:
+        return cached
+    with exclusive_lock(folder / LOCK):
+        if force:
+            shutil.rmtree(folder / SHARDS, ignore_errors=True)
+            for path in paths.values():
+                path.unlink(missing_ok=True)
+        elif (cached := _load_cached(paths)) is not None:  # another process finished while this one waited
+            return cached
+        remove_temporary_files(folder)
+        _write_shards(params, splits, folder / SHARDS, progress)
+        stats = _global_stats(splits["train"], folder / SHARDS) if method == "global" else None
+        shape = (len(params.data.modalities), window)
+        sets = {split: _write_split(params, paths[split], [shard_path(folder / SHARDS, split, s) for s in subjects],
+                                    shape, stats, digest)
+                for split, subjects in splits.items()}
+        shutil.rmtree(folder / SHARDS)
     return sets
+
+
+def _load_cached(paths: dict[str, Path]) -> dict[str, WindowSet] | None:
+    """Every split from the cache when all their index files are there (each is written last for its split)."""
+    if not all(path.is_file() for path in paths.values()):
+        return None
+    return {split: WindowSet.load(path) for split, path in paths.items()}
+
+
+def _subject_shard(prepared: PreparedRecording, method: str) -> Shard:
+    """A subject's windows normalised on their own (``window``, ``subject``), or raw with their moments (``global``)."""
+    if method == "global":
+        return Shard(prepared.subject, prepared.windows, prepared.starts, prepared.dropped,
+                     moments=Moments.of(prepared.windows))
+    subjects = np.full(len(prepared.windows), prepared.subject)
+    windows, normalization = normalize(prepared.windows, subjects, method)
+    return Shard(prepared.subject, windows, prepared.starts, prepared.dropped, normalization)
+
+
+def _write_shards(params: Params, splits: dict[str, list[str]], folder: Path, progress: bool) -> None:
+    """A shard for every subject that has none yet, one subject in memory at a time."""
+    total = sum(len(subjects) for subjects in splits.values())
+    todo = [(split, subject) for split, subjects in splits.items() for subject in subjects
+            if not shard_path(folder, split, subject).is_file()]
+    for split, subject in tqdm(todo, desc="preparing subjects", initial=total - len(todo), total=total,
+                               disable=not progress):
+        (recording,) = load_recordings(params, [subject])
+        prepared = prepare_recording(recording, params)
+        write_shard(shard_path(folder, split, subject), _subject_shard(prepared, params.preprocessing.normalization))
+
+
+def _global_stats(subjects: list[str], folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std per modality over the training subjects' raw windows, merged from their shards."""
+    moments = [read_summary(shard_path(folder, "train", subject)).moments for subject in subjects]
+    return reduce(Moments.merge, moments).stats()
+
+
+def _write_split(params: Params, path: Path, shards: list[Path], row_shape: tuple[int, int],
+                 stats: tuple[np.ndarray, np.ndarray] | None, digest: str) -> WindowSet:
+    """Stream the shards of one split into its windows file, then write its index; the set, memory-mapped."""
+    summaries = [read_summary(shard) for shard in shards]
+    shape = (sum(s.count for s in summaries), *row_shape)
+    starts: list[np.ndarray] = []
+    means: list[np.ndarray] = []
+    stds: list[np.ndarray] = []
+
+    def chunks() -> Iterator[np.ndarray]:  # one subject's windows at a time; its starts and statistics are kept on the way
+        for shard_file in shards:
+            shard = read_shard(shard_file)
+            windows, normalization = (apply_stats(shard.windows, *stats, "global") if stats is not None
+                                      else (shard.windows, shard.normalization))
+            starts.append(shard.starts)
+            means.append(normalization["mean"])
+            stds.append(normalization["std"])
+            yield windows
+
+    write_npy(windows_path(path), shape, chunks())
+    method = params.preprocessing.normalization
+    mean, std = stats if stats is not None else (np.concatenate(means), np.concatenate(stds))
+    windowset = WindowSet(
+        open_npy(windows_path(path)),
+        np.concatenate([np.full(s.count, s.subject) for s in summaries]).astype(str),
+        np.concatenate(starts), list(params.data.modalities), float(params.preprocessing.target_rate),
+        {"method": method, "mean": mean, "std": std}, provenance=digest,
+        dropped={s.subject: s.dropped for s in summaries},
+    )
+    windowset.save_index(path)
+    return windowset
 
 
 def drop_report(sets: dict[str, WindowSet]) -> pd.DataFrame:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from mimo_lib.data.rows import row_chunks
+from mimo_lib.data.storage import atomic_file, open_npy, write_npy
 
 
 @dataclass
@@ -46,6 +47,9 @@ class WindowSet:
     ``{"method": str, "mean": array, "std": array}`` where the arrays broadcast
     against ``windows`` (``(N, M, 1)`` per window, ``(1, M, 1)`` global) .
     ``dropped`` counts windows removed per subject and reason.
+
+    ``windows`` may be a read-only ``np.memmap`` of a saved set (:meth:`load`);
+    read batches of it with :mod:`mimo_lib.data.rows` to keep it out of memory.
     """
 
     windows: np.ndarray
@@ -94,33 +98,41 @@ class WindowSet:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write to ``.npz`` atomically."""
+        """Write the windows to ``<stem>.windows.npy``, then the rest to ``path`` (``.npz``); each atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        write_npy(windows_path(path), self.windows.shape, row_chunks(self.windows))
+        return self.save_index(path)
+
+    def save_index(self, path: str | Path) -> Path:
+        """Write everything but the windows to ``path`` (``.npz``, atomically); the windows must already be
+        at :func:`windows_path` of it. Written last, this file marks the pair complete."""
+        path = Path(path)
         meta = {
             "modalities": self.modalities, "rate": self.rate, "provenance": self.provenance,
             "dropped": self.dropped, "normalization_method": self.normalization["method"],
+            "windows_file": windows_path(path).name,
         }
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-        os.close(fd)
-        with open(tmp, "wb") as handle:
+        with atomic_file(path) as handle:
             np.savez(
-                handle, windows=self.windows.astype(np.float32), subjects=self.subjects.astype(str),
-                starts=self.starts.astype(np.float64), norm_mean=np.asarray(self.normalization["mean"]),
-                norm_std=np.asarray(self.normalization["std"]), meta=np.array(json.dumps(meta)),
+                handle, subjects=self.subjects.astype(str), starts=self.starts.astype(np.float64),
+                norm_mean=np.asarray(self.normalization["mean"]), norm_std=np.asarray(self.normalization["std"]),
+                meta=np.array(json.dumps(meta)),
             )
-        os.replace(tmp, path)
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> WindowSet:
-        """Read a ``.npz`` written by :meth:`save`."""
+    def load(cls, path: str | Path, mmap: bool = True) -> WindowSet:
+        """Read a set written by :meth:`save`; the windows memory-mapped read-only (``mmap``) or read whole."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
+                if "windows" in data.files:  # the single-file layout: windows inside the .npz
+                    windows = data["windows"]
+                else:
+                    windows = open_npy(path.parent / meta["windows_file"], mmap)
                 return cls(
-                    windows=data["windows"], subjects=data["subjects"], starts=data["starts"],
+                    windows=windows, subjects=data["subjects"], starts=data["starts"],
                     modalities=meta["modalities"], rate=float(meta["rate"]),
                     normalization={"method": meta["normalization_method"], "mean": data["norm_mean"],
                                    "std": data["norm_std"]},
@@ -128,3 +140,9 @@ class WindowSet:
                 )
         except (OSError, KeyError, ValueError) as error:
             raise ValueError(f"cannot read prepared windows from {path}: {error}") from error
+
+
+def windows_path(path: str | Path) -> Path:
+    """Where the windows of the set saved at ``path`` (``<stem>.npz``) live: ``<stem>.windows.npy`` beside it."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.windows.npy")

@@ -84,7 +84,7 @@ def corrupt_windows(
     if corruption.probability == 0:
         corruption = corruption.model_copy(update={"probability": 1.0})
     generator = torch.Generator().manual_seed(seed)
-    clean = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))
+    clean = torch.from_numpy(np.array(windows, dtype=np.float32))  # a copy: windows may be a read-only memmap
     return corrupt(clean, corruption, sampling_rate, generator).numpy()
 
 

@@ -7,14 +7,44 @@ decoders still reconstruct every modality, the absent ones included.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
+from mimo_lib.data.rows import read_span
 from mimo_lib.data.types import WindowSet
-from mimo_lib.model.mimo_ae import MiMoAE
+from mimo_lib.model.mimo_ae import AEOutput, MiMoAE
+
+
+def _check(model: MiMoAE, windowset: WindowSet) -> None:
+    if windowset.modalities != list(model.modalities) or windowset.window_length != model.window_length:
+        raise ValueError(
+            f"windows have modalities {windowset.modalities} and length {windowset.window_length}; the model "
+            f"expects {list(model.modalities)} and {model.window_length}"
+        )
+    if not len(windowset):
+        raise ValueError("cannot predict on an empty WindowSet")
 
 
 @torch.no_grad()
+def _outputs(
+    model: MiMoAE, windowset: WindowSet, batch_size: int, present: np.ndarray | None
+) -> Iterator[AEOutput]:
+    """The model's output batch by batch (eval mode), windows read a batch at a time (:mod:`mimo_lib.data.rows`)."""
+    _check(model, windowset)
+    device = next(model.parameters()).device
+    model.eval()
+    mask = None
+    if present is not None:
+        mask = torch.as_tensor(np.broadcast_to(present, (len(windowset), len(model.modalities))).copy())
+    for start in range(0, len(windowset), batch_size):
+        rows = read_span(windowset.windows, start, start + batch_size)
+        batch = torch.from_numpy(rows.astype(np.float32, copy=False)).to(device)
+        batch_mask = mask[start:start + batch_size].to(device) if mask is not None else None
+        yield model(batch, batch_mask)
+
+
 def predict(
     model: MiMoAE, windowset: WindowSet, batch_size: int = 256, present: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -23,26 +53,11 @@ def predict(
     ``present`` (bool ``(N, M)`` or ``(M,)``) marks which modalities the encoder may see;
     all by default. Runs on the model's device in eval mode.
     """
-    if windowset.modalities != list(model.modalities) or windowset.window_length != model.window_length:
-        raise ValueError(
-            f"windows have modalities {windowset.modalities} and length {windowset.window_length}; the model "
-            f"expects {list(model.modalities)} and {model.window_length}"
-        )
-    device = next(model.parameters()).device
-    model.eval()
-    mask = None
-    if present is not None:
-        mask = torch.as_tensor(np.broadcast_to(present, (len(windowset), len(model.modalities))).copy())
     recon, latent, weights = [], [], []
-    for start in range(0, len(windowset), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(windowset.windows[start:start + batch_size])).to(device)
-        batch_mask = mask[start:start + batch_size].to(device) if mask is not None else None
-        output = model(batch, batch_mask)
+    for output in _outputs(model, windowset, batch_size, present):
         recon.append(output.reconstruction.float().cpu().numpy())
-        latent.append(output.latent.float().reshape(len(batch), -1).cpu().numpy())
+        latent.append(output.latent.float().reshape(len(output.latent), -1).cpu().numpy())
         weights.append(output.weights.float().cpu().numpy())
-    if not recon:
-        raise ValueError("cannot predict on an empty WindowSet")
     return np.concatenate(recon), np.concatenate(latent), np.concatenate(weights)
 
 
@@ -57,6 +72,18 @@ def decode_latent(model: MiMoAE, latent: np.ndarray, batch_size: int = 256) -> n
     parts = [model.decode(torch.from_numpy(latent[i:i + batch_size]).to(device)).float().cpu().numpy()
              for i in range(0, len(latent), batch_size)]
     return np.concatenate(parts) if parts else np.empty((0, len(model.modalities), model.window_length), np.float32)
+
+
+def latents(
+    model: MiMoAE, windowset: WindowSet, batch_size: int = 256, present: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Latents ``(N, latent_dim)`` and fusion weights ``(N, M)`` as :func:`predict` gives them, without keeping
+    the reconstructions (memory for the latents only)."""
+    latent, weights = [], []
+    for output in _outputs(model, windowset, batch_size, present):
+        latent.append(output.latent.float().reshape(len(output.latent), -1).cpu().numpy())
+        weights.append(output.weights.float().cpu().numpy())
+    return np.concatenate(latent), np.concatenate(weights)
 
 
 def present_mask(modalities: list[str], missing: list[str]) -> np.ndarray:

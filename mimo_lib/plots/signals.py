@@ -10,6 +10,7 @@ from scipy import signal as sps
 
 from mimo_lib.config import Params
 from mimo_lib.data.prepare import REASONS
+from mimo_lib.data.rows import row_chunks
 from mimo_lib.data.signals import bandpass, butter_sos, modality_bands, resample
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.data.windowing import fill_short_gaps
@@ -81,17 +82,27 @@ def plot_filtering(recording: Recording, params: Params, start: float = 0.0) -> 
     return fig
 
 
+def _value_counts(windows: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Values of each modality per histogram bin ``(M, bins)``, summed over chunks of windows."""
+    counts = np.zeros((windows.shape[1], len(edges) - 1), dtype=np.int64)
+    for chunk in row_chunks(windows):
+        for m in range(windows.shape[1]):
+            counts[m] += np.histogram(chunk[:, m], bins=edges)[0]
+    return counts
+
+
 def plot_value_distribution(sets: dict[str, WindowSet], bins: int = 100) -> Figure:
-    """Histogram of the normalised values per modality, one line per split."""
+    """Histogram of the normalised values per modality, one line per split (counted a chunk of windows at a time)."""
     first = next(iter(sets.values()))
     modalities = first.modalities
     fig, axes = plt.subplots(1, len(modalities), figsize=(3 * len(modalities), 2.8), squeeze=False,
                              layout="constrained")
     edges = np.linspace(-5, 5, bins + 1)
+    counts = {split: _value_counts(windows.windows, edges) for split, windows in sets.items() if len(windows)}
     for ax, (m, modality) in zip(axes[0], enumerate(modalities)):
-        for split, windows in sets.items():
-            if len(windows):
-                ax.hist(windows.windows[:, m].ravel(), bins=edges, density=True, histtype="step", label=split)
+        for split, split_counts in counts.items():
+            density = split_counts[m] / max(split_counts[m].sum(), 1) / np.diff(edges)
+            ax.stairs(density, edges, label=split)
         ax.set(title=modality, xlabel="normalised value")
     axes[0, 0].set_ylabel("density")
     axes[0, -1].legend(fontsize="small")

@@ -1,1 +1,1 @@
-"""Training stage: the training loop, its augmentations, schedule, loss, checkpoints, processes and tracking."""
+"""Training stage: the training loop, its batches, augmentations, schedule, loss, checkpoints, processes and tracking."""

@@ -111,11 +111,17 @@ def global_batches(order: torch.Tensor, batch_size: int, topology: Topology) -> 
     return batches
 
 
+def shard_bounds(count: int, topology: Topology) -> tuple[int, int]:
+    """This rank's contiguous ``[start, stop)`` of ``count`` items (the first ``count % world_size`` ranks get one more)."""
+    size, extra = divmod(count, topology.world_size)
+    start = topology.rank * size + min(topology.rank, extra)
+    return start, start + size + (topology.rank < extra)
+
+
 def shard(batch: torch.Tensor, topology: Topology) -> torch.Tensor:
     """This rank's contiguous slice of a global batch (first dimension)."""
-    if not topology.distributed:
-        return batch
-    return torch.tensor_split(batch, topology.world_size)[topology.rank]
+    start, stop = shard_bounds(len(batch), topology)
+    return batch[start:stop]
 
 
 def sum_across(values: torch.Tensor) -> torch.Tensor:

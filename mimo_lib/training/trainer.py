@@ -15,7 +15,10 @@ Rules a user can rely on:
   ``max(1, patience // 2)`` epochs without improvement of the monitor, ``none``
   keeps it constant.
 - **Reproducibility.** ``training.seed`` seeds torch and numpy; batch order and
-  augmentations draw from their own ``torch.Generator``. Every checkpoint keeps
+  augmentations draw from their own ``torch.Generator``. A split in memory and the
+  same split memory-mapped from the prepare cache give the same batches
+  (:mod:`mimo_lib.training.batches`: the first lives on the device, the second is
+  read a batch at a time), so the same history. Every checkpoint keeps
   model, optimiser, schedule, RNG states, history and early-stopping state, so
   ``training.resume=<checkpoint>`` continues exactly as if never interrupted (CPU).
 - **Denoising.** With ``training.corruption.probability > 0`` every training batch's
@@ -59,6 +62,7 @@ from mimo_lib.model import MiMoAE, build_model
 from mimo_lib.model.device import bf16_autocast_available, select_device
 from mimo_lib.training import distributed, tracking
 from mimo_lib.training.augmentations import modality_mask, random_circular_shift, random_stretch
+from mimo_lib.training.batches import batch_source
 from mimo_lib.training.checkpoint import (
     CheckpointError,
     capture_rng_state,
@@ -165,8 +169,7 @@ class _Trainer:
             self.model.parameters(), lr=self.cfg.learning_rate, weight_decay=self.cfg.weight_decay, fused=True
         )
         self.schedule = EpochSchedule(self.optimizer, params)
-        self.data = {name: torch.from_numpy(np.ascontiguousarray(ws.windows, dtype=np.float32)).to(self.device)
-                     for name, ws in sets.items() if len(ws)}
+        self.data = {name: batch_source(ws, self.device) for name, ws in sets.items() if len(ws)}
         self.autocast = self.cfg.bf16 and bf16_autocast_available(self.device)
         self.history: list[dict[str, Any]] = []
         self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
@@ -236,13 +239,13 @@ class _Trainer:
         """One pass over the training windows; means over every window trained on (all ranks)."""
         self.model.train()
         windows = self.data["train"]
-        order = torch.randperm(len(windows), generator=self.generator).to(self.device)
+        order = torch.randperm(len(windows), generator=self.generator)
         sums: dict[str, float] = {}
         seen = 0
         batches = distributed.global_batches(order, self.cfg.batch_size, self.topology)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)
         for indices in bar:
-            batch = windows[indices]
+            batch = windows.take(indices)
             target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
             if self.cfg.stretch > 0:
                 target = random_stretch(target, self.cfg.stretch, self.generator,
@@ -279,10 +282,10 @@ class _Trainer:
     def evaluate(self, split: str, epoch: int) -> dict[str, float]:
         """Mean loss terms over a split; each rank scores its own shard, the sums are reduced."""
         self.model.eval()
-        windows = distributed.shard(self.data[split], self.topology)
+        first, stop = distributed.shard_bounds(len(self.data[split]), self.topology)
         sums = torch.zeros(len(self.metric_keys) + 1, dtype=torch.float64, device=self.device)
-        for start in range(0, len(windows), self.cfg.batch_size):
-            batch = windows[start:start + self.cfg.batch_size]
+        for start in range(first, stop, self.cfg.batch_size):
+            batch = self.data[split].span(start, min(start + self.cfg.batch_size, stop))
             values = self._forward_loss(batch, batch, None).as_dict()
             sums += torch.tensor([values[key] for key in self.metric_keys] + [1.0], dtype=torch.float64,
                                  device=self.device) * len(batch)
