@@ -68,7 +68,7 @@ from mimo_lib.training.checkpoint import (
 )
 from mimo_lib.training.corruption import corrupt
 from mimo_lib.training.distributed import Topology
-from mimo_lib.training.loss import HybridLoss
+from mimo_lib.training.loss import HybridLoss, align_target
 from mimo_lib.training.schedule import EpochSchedule
 from mimo_lib.training.threads import busy_cores_hint, training_threads, use_threads
 
@@ -147,6 +147,9 @@ class _Trainer:
         self.dropout_probabilities = self.cfg.dropout_probabilities(self.modalities)
         self.normalization = _model_normalization(sets["train"])
         self.rate = float(sets["train"].rate)
+        self.max_shift = round(self.cfg.missing_lag_seconds * self.rate)
+        always_absent = np.array(self.dropout_probabilities) >= 1
+        self.validation_present = torch.from_numpy(~always_absent) if always_absent.any() else None
         self.device = device
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
@@ -222,6 +225,9 @@ class _Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             output = self.step_model(inputs, present)
         weights = None if present is None else loss_weights(present, self.cfg.missing_weight)
+        if present is not None and (self.max_shift or self.cfg.missing_polarity == "free"):
+            target = align_target(output.reconstruction.float(), target, ~present.to(torch.bool), self.max_shift,
+                                  self.cfg.missing_polarity == "free")
         return self.loss_fn(output.reconstruction.float(), target, weights)
 
     def _fail(self, epoch: int, split: str, terms: dict[str, float]) -> None:
@@ -283,7 +289,10 @@ class _Trainer:
         sums = torch.zeros(len(self.metric_keys) + 1, dtype=torch.float64, device=self.device)
         for start in range(0, len(windows), self.cfg.batch_size):
             batch = windows[start:start + self.cfg.batch_size]
-            values = self._forward_loss(batch, batch, None).as_dict()
+            present = None
+            if self.validation_present is not None:
+                present = self.validation_present.to(self.device).expand(len(batch), -1)
+            values = self._forward_loss(batch, batch, present).as_dict()
             sums += torch.tensor([values[key] for key in self.metric_keys] + [1.0], dtype=torch.float64,
                                  device=self.device) * len(batch)
         totals = distributed.sum_across(sums).tolist()
