@@ -29,7 +29,8 @@ def plot_calibrated_imputation(imputations: Mapping[str, RecordingReconstruction
     calibration stretch, each signal z-scored over the span (an inverted imputation
     shows as such). Bottom: the rate per 32 s span of the annotated breaths (where
     the recording has them), of the real signal and of each imputation; the
-    calibration stretch is shaded.
+    calibration stretch is shaded. A span with a NaN sample (in the stretch, for a
+    calibrated imputation) has no rate.
     """
     if not imputations:
         raise ValueError("no imputation to plot")
@@ -54,12 +55,14 @@ def plot_calibrated_imputation(imputations: Mapping[str, RecordingReconstruction
     span_s = RATE_SPANS["resp"][2]
     centres = (np.arange(first.length // round(span_s * rate)) + 0.5) * span_s
     annotated = reference_breaths(first, modality)
-    tracks = {"annotated breaths": (annotated, "0.5", "o")} if annotated is not None else {}
-    tracks[f"real {modality}"] = (DETECTORS["resp"](first.original[index], rate), "black", "s")
+    tracks = {"annotated breaths": (annotated, None, "0.5", "o")} if annotated is not None else {}
+    tracks[f"real {modality}"] = (None, first.original[index], "black", "s")
     for number, (label, recording) in enumerate(imputations.items()):
-        tracks[label] = (DETECTORS["resp"](recording.reconstruction[index], rate), f"C{number}", "^")
-    for label, (events, color, marker) in tracks.items():
-        values = span_rates(events, rate, first.length, span_s)
+        tracks[label] = (None, recording.reconstruction[index], f"C{number}", "^")
+    for label, (events, signal, color, marker) in tracks.items():
+        valid = None if signal is None else np.isfinite(signal)
+        events = DETECTORS["resp"](signal, rate) if events is None else events
+        values = span_rates(events, rate, first.length, span_s, valid)
         rates.plot(centres, values, color=color, marker=marker, ms=4, lw=1.0, label=label)
     rates.axvspan(0, calibrate_seconds, color="0.9", zorder=0, label="calibration stretch")
     rates.set_xlim(0, first.length / rate)
