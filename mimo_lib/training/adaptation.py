@@ -28,7 +28,7 @@ class AdaptationConfig:
     """Full-batch AdamW steps over calibration windows cut every ``stride_seconds``."""
 
     stride_seconds: float = 1.0
-    steps: int = 150
+    steps: int = 60
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0

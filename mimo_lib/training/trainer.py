@@ -22,6 +22,14 @@ Rules a user can rely on:
   input is corrupted by :func:`mimo_lib.training.corruption.corrupt` (drawing from the same
   seeded generator) while the loss compares against the clean window (after the
   random crop, if any). Validation stays clean.
+- **Missing modalities.** ``training.modality_dropout`` masks modalities at the input;
+  their reconstruction error weighs ``training.missing_weight``. A modality masked
+  with probability 1 (an imputer) is masked in validation too, so the best
+  checkpoint is the best imputer. ``training.missing_polarity: free`` and
+  ``training.missing_lag_seconds`` score a masked modality against its target
+  negated and/or rolled, whichever fits each window best
+  (:func:`mimo_lib.training.loss.align_target`): for a signal whose sign or delay
+  relative to the others differs between subjects.
 - **Several processes.** Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped
   in DistributedDataParallel (``nccl`` on CUDA, ``gloo`` on CPU) with BatchNorm
   statistics synchronised across ranks. ``training.batch_size`` is the GLOBAL batch:
