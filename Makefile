@@ -18,13 +18,13 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 help:
 	@awk '/^## /{if (!doc) doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  %-16s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
 
-## Create .venv and install the package with what the tests need (torch pinned to the CPU-friendly 2.13.0).
+## Create .venv and install the package and JupyterLab (torch==2.13.0; its CPU build: TORCH_INDEX=https://download.pytorch.org/whl/cpu).
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e '.[test,tracking,lab]'
 	rm -f $(VENV)/.installed-*
 	touch $@

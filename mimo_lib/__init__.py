@@ -2,9 +2,10 @@
 
 The package is organised by stage, each importing only from those before it:
 ``config`` (the shared root) -> ``data`` -> ``model`` -> ``training`` ->
-``evaluation`` -> the workbook layer (``cli``, ``sweep``, ``run``, ``reports``,
-``plots``, ``explorer``, notebook helpers). Importing the package registers the
-built-in recording sources and fusion strategies, so params naming them validate.
+``evaluation`` -> the workbook layer (``cli``, ``sweep`` with its ``grid`` and
+``executors``, ``run``, ``coding``, ``reports``, ``plots``, ``explorer``, notebook helpers).
+Importing the package registers the built-in recording sources and fusion
+strategies, so params naming them validate.
 """
 
 from mimo_lib import data, model  # noqa: F401  (registers the built-in sources and fusions)

@@ -21,6 +21,7 @@ from mimo_lib.config import load_params, locate
 
 if TYPE_CHECKING:
     from mimo_lib.data.types import WindowSet
+    from mimo_lib.grid import Axis
     from mimo_lib.run import TrainedRun
 
 Handler = Callable[[argparse.Namespace], None]
@@ -79,13 +80,33 @@ def _evaluate(args: argparse.Namespace) -> None:
     _print_table(f"{args.split} metrics overall", evaluation.overall)
 
 
+def sweep_axes(args: argparse.Namespace) -> list[Axis]:
+    """The grid axes of ``--fusion`` and ``--grid``; all three fusion strategies when neither is given."""
+    from mimo_lib.grid import DEFAULT_FUSIONS, fusion_axis, parse_axis
+
+    axes = [parse_axis(text) for text in args.grid]
+    if args.fusion or not axes:
+        axes.insert(0, fusion_axis(args.fusion or DEFAULT_FUSIONS))
+    return axes
+
+
 def _sweep(args: argparse.Namespace) -> None:
     from mimo_lib.sweep import run_sweep
 
+    if args.scheduler and args.jobs:
+        raise ValueError("--jobs sets the worker processes started here; with --scheduler the cluster's workers run")
     params_file = args.params or Path("params/default.yaml")
     load_params(params_file, args.overrides)  # fail here, before any notebook starts
-    summary = run_sweep(params_file, args.fusion, overrides=args.overrides, name=args.name, jobs=args.jobs)
-    _print_table("fusion comparison", summary.table)
+    summary = run_sweep(params_file, sweep_axes(args), overrides=args.overrides, name=args.name,
+                        jobs=args.jobs or 1, executor=args.executor, scheduler=args.scheduler)
+    if summary.skipped:
+        print(f"skipped {len(summary.skipped)} run(s) already finished with the same params: "
+              + ", ".join(summary.skipped))
+    if summary.rerun:
+        print(f"ran again {len(summary.rerun)} run(s): "
+              + ", ".join(f"{name} ({why})" for name, why in summary.rerun.items()))
+    _print_table("per strategy: mean ± s.d. [95 % interval] over seeds", summary.table)
+    _print_table("paired differences over seeds (strategy − versus) [95 % interval]", summary.differences)
     print("\nfigures:")
     for path in summary.figures:
         print(f"  {path}")
@@ -147,6 +168,16 @@ def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
 
 def _encode(args: argparse.Namespace) -> None:
     run, windows = _run_windows(args)
+    if args.bits is not None:
+        from mimo_lib.coding import compress
+
+        if args.out.suffix != ".npz":
+            raise ValueError(f"--bits writes a code file: end --out in .npz, got {args.out}")
+        code = compress(run, windows, args.bits)
+        code.save(args.out)
+        print(f"{len(code.code)} windows, {run.model.latent_dim} latent numbers of {args.bits} bits each: "
+              f"{code.code.n_bits / len(code.code):.1f} bits per window, {code.bits_per_second:.1f} bit/s -> {args.out}")
+        return
     frame = run.encode(windows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(args.out, index=False)
@@ -156,10 +187,14 @@ def _encode(args: argparse.Namespace) -> None:
 def _decode(args: argparse.Namespace) -> None:
     import numpy as np
 
+    from mimo_lib.coding import CodeFile, code_frame, is_code_file
     from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
-    frame = pd.read_parquet(args.input)
+    if is_code_file(args.input):
+        frame = code_frame(run, CodeFile.load(args.input))
+    else:
+        frame = pd.read_parquet(args.input)
     absent = [column for column in ("subject", "start") if column not in frame.columns]
     if absent:
         raise ValueError(f"{args.input}: no column(s) {absent}; expected a file written by `mimo encode`")
@@ -189,11 +224,17 @@ def _impute(args: argparse.Namespace) -> None:
 
 
 def _reconstruct(args: argparse.Namespace) -> None:
+    from mimo_lib.coding import CodeFile, is_code_file, reconstruct_code
     from mimo_lib.reconstruction import write_reconstructions
     from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
-    reconstructions = run.reconstruct(args.input, args.missing)
+    if is_code_file(args.input):
+        if args.missing:
+            raise ValueError("--missing applies to recordings; a code file is decoded as it was coded")
+        reconstructions = reconstruct_code(run, CodeFile.load(args.input), str(args.input))
+    else:
+        reconstructions = run.reconstruct(args.input, args.missing)
     paths = write_reconstructions(reconstructions, args.out, args.format, run.params.data.time_column or "time")
     rows = [{"subject": r.subject, "samples": r.length, "windows": r.windows,
              **{f"uncovered {m}": n for m, n in r.uncovered.items()}} for r in reconstructions]
@@ -242,14 +283,15 @@ def _add_run_input(parser: argparse.ArgumentParser) -> None:
 EXAMPLES = {
     "prepare": "mimo prepare --params params/default.yaml",
     "train": "mimo train --params params/default.yaml --set training.epochs=5",
-    "evaluate": "mimo evaluate --run runs/demo/concat --split test",
-    "sweep": "mimo sweep --params params/default.yaml --fusion concat gated attention --jobs 2",
-    "encode": "mimo encode --run runs/demo/concat --input data/raw/synthetic --out latents.parquet",
-    "decode": "mimo decode --run runs/demo/concat --input latents.parquet --out windows.npz",
-    "impute": "mimo impute --run runs/demo/concat --missing RESP --input data/raw/synthetic --calibrate 30 --out imputed.npz",
-    "reconstruct": "mimo reconstruct --run runs/demo/concat --input data/raw/synthetic --out reconstructed --format csv",
-    "fidelity": "mimo fidelity --run runs/demo/concat --split test",
-    "robustness": "mimo robustness --run runs/demo/concat",
+    "evaluate": "mimo evaluate --run runs/demo/fusion=concat --split test",
+    "sweep": "mimo sweep --params params/default.yaml --grid model.fusion=concat,gated --grid training.seed=0,1,2",
+    "encode": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --out latents.parquet",
+    "decode": "mimo decode --run runs/demo/fusion=concat --input latents.parquet --out windows.npz",
+    "encode --bits": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --bits 8 --out code.npz",
+    "impute": "mimo impute --run runs/demo/fusion=concat --missing RESP --input data/raw/synthetic --calibrate 30 --out imputed.npz",
+    "reconstruct": "mimo reconstruct --run runs/demo/fusion=concat --input data/raw/synthetic --out reconstructed --format csv",
+    "fidelity": "mimo fidelity --run runs/demo/fusion=concat --split test",
+    "robustness": "mimo robustness --run runs/demo/fusion=concat",
     "data": "mimo data fetch physionet bidmc/1.0.0 --records bidmc01",
 }
 
@@ -286,22 +328,37 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test")
     evaluate.set_defaults(handler=_evaluate)
 
-    sweep = commands.add_parser("sweep", help="run the training and analysis notebooks once per fusion strategy")
+    sweep = commands.add_parser(
+        "sweep", help="run the training and analysis notebooks once per grid point (fusion, seed, ...), then compare")
     _add_params_options(sweep)
-    sweep.add_argument("--fusion", nargs="+", default=["concat", "gated", "attention"])
-    sweep.add_argument("--name", default=None, help="sweep name (folder under runs/)")
-    sweep.add_argument("--jobs", type=int, default=1, help="runs executed in parallel")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="a params key and its values, one run per combination (repeatable), "
+                            "e.g. --grid training.seed=0,1,2")
+    sweep.add_argument("--fusion", nargs="+", default=None, metavar="STRATEGY",
+                       help="shortcut for --grid model.fusion=...: names in params/fusion/ or YAML files "
+                            "(default without --grid: concat gated attention)")
+    sweep.add_argument("--name", default=None, help="sweep name (folder under runs/); rerunning it skips finished runs")
+    sweep.add_argument("--executor", choices=["local", "dask"], default="local",
+                       help="local: here or a process pool; dask: a Dask cluster (local unless --scheduler)")
+    sweep.add_argument("--jobs", type=int, default=None,
+                       help="worker processes started here (default 1); each run gets cores / jobs threads")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="an existing Dask scheduler, e.g. tcp://host:8786 (with --executor dask)")
     sweep.set_defaults(handler=_sweep)
 
-    encode = commands.add_parser("encode", help="one latent vector per window -> parquet")
+    encode = commands.add_parser("encode", help="one latent vector per window -> parquet, or a code file with --bits")
     _add_run_input(encode)
-    encode.add_argument("--out", type=Path, required=True, help="output .parquet")
+    encode.add_argument("--out", type=Path, required=True, help="output .parquet (.npz with --bits)")
+    encode.add_argument("--bits", type=int, default=None,
+                        help="write a code file: each latent number on BITS bits (2-12 uniformly quantised, "
+                             "16 float16, 32 float32) plus each window's mean and std per modality as float16")
     encode.set_defaults(handler=_encode)
 
-    decode = commands.add_parser("decode", help="latent vectors (from `mimo encode`) -> windows in recording units")
+    decode = commands.add_parser("decode", help="latent vectors or a code file (from `mimo encode`) -> windows in recording units")
     decode.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     decode.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    decode.add_argument("--input", type=locate, required=True, help=".parquet written by `mimo encode`")
+    decode.add_argument("--input", type=locate, required=True,
+                        help=".parquet or code file (.npz, --bits) written by `mimo encode`")
     decode.add_argument("--out", type=Path, required=True, help="output .npz (windows, subjects, starts, modalities)")
     decode.set_defaults(handler=_decode)
 
@@ -319,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
         "reconstruct", help="whole recordings back, stitched from overlapping windows -> CSV or WFDB")
     reconstruct.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     reconstruct.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    reconstruct.add_argument("--input", type=locate, required=True, help="folder or file of recordings")
+    reconstruct.add_argument("--input", type=locate, required=True,
+                             help="folder or file of recordings, or a code file (.npz) written by `mimo encode --bits`")
     reconstruct.add_argument("--out", type=Path, required=True,
                              help="a .csv or .hea file (one recording) or a folder (one file per recording)")
     reconstruct.add_argument("--format", choices=["csv", "wfdb"], default=None,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -64,6 +66,7 @@ class DataConfig(_Section):
     kinds: dict[str, Literal["ecg", "ppg", "resp", "abp", "eda", "other"]] = Field(default_factory=dict)
     time_column: str | None = "time"
     sampling_rate: float | None = None
+    bits_per_sample: int = Field(12, ge=1, le=32)
     splits: dict[str, list[str]] = Field(default_factory=dict)
     optional_test_subjects: list[str] = Field(default_factory=list)
     synthetic: SyntheticConfig = Field(default_factory=SyntheticConfig)
@@ -433,6 +436,53 @@ def load_params(
         return Params.model_validate(tree)
     except ValidationError as error:
         raise ParamsError(_describe(error, " + ".join(sources))) from None
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested sections as dotted keys: ``{"model": {"fusion": "gated"}}`` -> ``{"model.fusion": "gated"}``."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def check_key(key: str) -> None:
+    """Raise :class:`ParamsError` unless ``key`` names a parameter (or an entry of a mapping parameter)."""
+    section: type[BaseModel] = Params
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        field = section.model_fields.get(part)
+        if field is None:
+            where = ".".join(parts[:depth]) or "the top level"
+            raise ParamsError(f"unknown params key {key!r}: {where} has {sorted(section.model_fields)}")
+        annotation = field.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return
+        section = annotation
+    raise ParamsError(f"params key {key!r} is a section; name one of its keys: {sorted(section.model_fields)}")
+
+
+def value_text(value: Any) -> str:
+    """A params value as a file-name-safe word: ``gated``, ``0.001``, ``[1, 2]`` -> ``1-2``, ``/a/b`` -> ``a-b``."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-") or "empty"
+
+
+def short_keys(keys: Iterable[str]) -> dict[str, str]:
+    """Each dotted key by its last part (``model.fusion`` -> ``fusion``), or whole where two keys share that part."""
+    keys = list(keys)
+    last = [key.rsplit(".", 1)[-1] for key in keys]
+    return {key: name if last.count(name) == 1 else key for key, name in zip(keys, last)}
+
+
+def values_label(values: Mapping[str, Any]) -> str:
+    """Params values as one readable, file-name-safe name: ``fusion=gated,seed=1``."""
+    names = short_keys(values)
+    return ",".join(f"{names[key]}={value_text(value)}" for key, value in values.items())
 
 
 def save_params(params: Params, path: str | Path) -> Path:

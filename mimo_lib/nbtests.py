@@ -25,7 +25,8 @@ import papermill as pm
 from tqdm.auto import tqdm
 
 from mimo_lib.config import PROJECT_ROOT
-from mimo_lib.sweep import NOTEBOOK_DIR, fusion_settings
+from mimo_lib.executors import NOTEBOOK_DIR
+from mimo_lib.grid import fusion_settings
 
 NBVAL_DIR = PROJECT_ROOT / "build" / "nbval"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"

@@ -223,3 +223,24 @@ else:
 # %%
 if interactive:
     display(browser.widget)
+
+# %% [markdown]
+# ## Compression in bits
+# The latent as a real code: each number on 4 to 32 bits plus each window's mean
+# and standard deviation per modality (float16), its size counted in bytes against
+# the recording's own resolution (`data.bits_per_sample`, or the WFDB headers).
+# PCA of the same size is coded the same way; wavelet and DCT codecs code each
+# modality within the same bits per window and at fixed ratios, on the same
+# windows. Lower and further right is better; the table is written into the run
+# folder (`benchmarks/bench_compression.py` compares several runs).
+
+# %%
+from mimo_lib.data.sources import sample_bits
+from mimo_lib.evaluation.rate_distortion import Target, rate_distortion
+from mimo_lib.plots.compression import plot_rate_distortion
+
+resolution = sample_bits(params)
+compression = rate_distortion(run.model, run.split("train"), Target(windows, [resolution[m] for m in windows.modalities]))
+compression.to_csv(run_dir / f"compression_{split}.csv", index=False)
+save(plot_rate_distortion(compression), figures_dir, f"rate_distortion_{split}")
+compression[compression["modality"] == "mean"].round(2)

@@ -18,9 +18,11 @@
 # # 05 · Comparing fusion strategies
 #
 # Compares finished runs — the runs of a sweep (`mimo sweep` or `make demo`: one
-# run per fusion strategy), a list of run folders, or every run under `runs/` —
-# by their test metrics and their cost in training time and parameters, beside
-# the PCA baseline.
+# run per grid point, e.g. per fusion strategy and seed), a list of run folders,
+# or every run under `runs/` — by their test metrics and their cost in training
+# time and parameters, beside the PCA baseline. A run's strategy is its fusion
+# and whatever else differs between the runs' params (the seed aside); the seed
+# is the unit of replication, so every interval below is over seeds.
 
 # %% tags=["parameters"]
 runs_from = "runs"  # a sweep folder, a run folder, a folder of runs, or a list of run folders
@@ -32,50 +34,81 @@ split = "test"
 from pathlib import Path
 
 from mimo_lib.evaluation import comparison
+from mimo_lib.plots.comparison import plot_cost, plot_differences, plot_metric_boxes, plot_radar, plot_seeds
 from mimo_lib.walkthrough import project_path, save
-from mimo_lib.plots.comparison import plot_cost, plot_metric_boxes, plot_radar
 
 # %%
 sources = [project_path(p) for p in runs_from] if isinstance(runs_from, list) else project_path(runs_from)
 figures_dir = project_path(figures_dir)
 runs = comparison.load_runs(sources, split)
-print(f"{len(runs.fusions)} finished run(s) in {runs_from}:")
-runs.runs[["strategy", "folder"]]
+print(f"{len(runs.runs)} finished run(s) in {runs_from}:")
+runs.runs[["strategy", "seed", "folder"]]
 
 # %% [markdown]
 # ## Metrics per strategy and modality
-# Mean ± standard deviation over the test windows. The table is written as CSV
-# (numbers: `<metric>_mean`, `<metric>_std`).
+# Each run's mean over the test windows is one value per seed; the table gives
+# mean ± standard deviation over seeds and the 95 % t interval of the mean
+# (none with one seed). The numbers are written as CSV (`<metric>_mean`, `_sd`,
+# `_low`, `_high`, `n_seeds`).
 
 # %%
-table = comparison.summary_table(runs.per_window, runs.metrics)
-default_table = (sources if isinstance(sources, Path) else figures_dir) / f"comparison_{split}.csv"
-print(f"table: {comparison.write_table(table, project_path(table_file) if table_file else default_table)}")
+scores = comparison.run_scores(runs.per_window, runs.metrics)
+table = comparison.summary_table(scores, runs.metrics)
+table_path = project_path(table_file) if table_file else (
+    (sources if isinstance(sources, Path) else figures_dir) / f"comparison_{split}.csv")
+comparison.write_table(table, table_path)
+comparison.format_summary(table, runs.metrics)
+
+# %% [markdown]
+# ## Paired differences between strategies
+# Strategy minus versus, seed by seed on the same test windows, averaged over the
+# seeds both have, with the 95 % t interval of that mean; where the interval
+# covers zero the difference is not resolved by these seeds. Written beside the
+# table as `comparison_<split>_differences.csv`.
 
 # %%
-comparison.format_mean_std(table, runs.metrics)
+pairs = comparison.paired_differences(scores, runs.metrics)
+comparison.write_table(pairs, comparison.differences_file(table_path))
+comparison.format_differences(pairs, runs.metrics)
+
+# %% [markdown]
+# ## Seeds
+# One point per seed, the mean over seeds with its interval in black; the arrows
+# in the titles say which way is better.
+
+# %%
+save(plot_seeds(scores, table, runs.metrics), figures_dir, f"seeds_{split}")
+
+# %% [markdown]
+# The paired differences with their intervals: filled where resolved, hollow
+# where the interval covers zero.
+
+# %%
+if len(pairs):
+    save(plot_differences(pairs, runs.metrics), figures_dir, f"differences_{split}")
 
 # %% [markdown]
 # ## Distributions over windows
-# One panel per metric; the arrows in the titles say which way is better.
+# Every test window of every seed, pooled per strategy.
 
 # %%
 save(plot_metric_boxes(runs.per_window, runs.metrics), figures_dir, f"metric_boxes_{split}")
 
 # %% [markdown]
 # ## Radar chart
-# Each axis is a metric averaged over modalities, scaled from the worst (centre)
-# to the best (rim) strategy.
+# Each axis is a metric averaged over modalities on a fixed scale, from no
+# better than the window mean (centre) to perfect (rim); a polygon per strategy
+# at its mean over seeds, a dot per seed.
 
 # %%
-save(plot_radar(table, runs.metrics), figures_dir, f"radar_{split}")
+save(plot_radar(table, scores, runs.metrics), figures_dir, f"radar_{split}")
 
 # %% [markdown]
 # ## Cost
-# Training time and number of trainable parameters per strategy.
+# Training time and number of trainable parameters per strategy, one dot per run.
 
 # %%
-runs.runs[["train_seconds", "n_parameters", "best_epoch", "epochs"]]
+runs.runs[["strategy", "seed", "train_seconds", "n_parameters", "best_epoch", "epochs"]]
 
 # %%
 save(plot_cost(runs.runs), figures_dir, "cost")

@@ -54,7 +54,7 @@ def test_quality_benchmark_on_two_subjects(bidmc_dir: Path, tmp_path: Path) -> N
     assert models[["pearson", "snr_db", "prd", "mse", "train_win_s", "infer_win_s"]].notna().all().all()
     mean = models.set_index("modality").loc["mean"]
     assert abs(mean["prd"] - models.set_index("modality").loc[["RESP", "PLETH", "II"], "prd"].mean()) < 1e-9
-    assert "II PRD %" in stdout and "pca-16" in stdout and "train_win_s" in stdout
+    assert "II PRDN %" in stdout and "pca-16" in stdout and "train_win_s" in stdout
     assert out.with_suffix(".md").read_text().startswith("## Reconstruction quality")
 
     merged = _run("benchmarks/bench_quality.py", "--merge", str(out.with_suffix(".csv")))
@@ -92,3 +92,22 @@ def test_missing_sensor_benchmark_on_one_test_subject(bidmc_dir: Path, tmp_path:
     assert calibrated.loc[calibrated["measure"] == "r", "value"].between(-1, 1).all()
     assert out.with_suffix(".md").read_text().startswith("## Without the sensor")
     assert (tmp_path / "runs" / "seed0" / "II" / "checkpoints" / "best.pt").is_file()
+
+
+def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
+    from helpers import smoke_run
+
+    run_dir = smoke_run(tmp_path)
+    out = tmp_path / "compression"
+    stdout = _run(
+        "benchmarks/bench_compression.py", "--params", "params/smoke.yaml",
+        "--set", f"paths.processed={tmp_path / 'processed'}", "--run", str(run_dir), "--bits", "4", "8", "32",
+        "--ratios", "10", "--allocate", "4", "--coefficient-bits", "4", "6", "--out", str(out),
+    )
+    raw = pd.read_csv(out.with_suffix(".csv"))
+    assert set(raw["method"]) == {"mimo-ae", "pca", "wavelet", "dct", "wavelet-alloc", "dct-alloc"}
+    assert set(raw["modality"]) == {"ECG", "PPG", "RESP", "ABP", "mean"}
+    assert "resolution {'ECG': 12, 'PPG': 12, 'RESP': 12, 'ABP': 12} bits per sample" in stdout
+    for section in ("## Every code", "## Equal bits", "## Fixed ratios", "## Latent depth"):
+        assert section in stdout and section in out.with_suffix(".md").read_text()
+    assert "| 16 × 8 bit |" in stdout

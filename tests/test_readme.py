@@ -2,7 +2,7 @@
 
 A code block runs unless the line before it reads ``<!-- example: skip: <reason> -->``
 (network, GPUs); skipped blocks print their reason. Examples run in a folder
-that stands in for a clone after ``make demo``: ``runs/demo/concat`` is a smoke
+that stands in for a clone after ``make demo``: ``runs/demo/fusion=concat`` is a smoke
 run and ``data/raw/synthetic`` its recordings. Paths the examples do not find
 there resolve against the project, as ``mimo`` resolves them.
 """
@@ -41,11 +41,11 @@ def test_the_readme_has_runnable_examples_and_marks_the_rest():
 
 @pytest.fixture(scope="module")
 def demo_clone(tmp_path_factory):
-    """A working folder where ``runs/demo/concat`` and ``data/raw/synthetic`` exist as after ``make demo``."""
+    """A working folder where ``runs/demo/fusion=concat`` and ``data/raw/synthetic`` exist as after ``make demo``."""
     folder = tmp_path_factory.mktemp("clone")
     run_dir = smoke_run(folder / "work")
     (folder / "runs" / "demo").mkdir(parents=True)
-    (folder / "runs" / "demo" / "concat").symlink_to(run_dir)
+    (folder / "runs" / "demo" / "fusion=concat").symlink_to(run_dir)
     (folder / "data" / "raw").mkdir(parents=True)
     params = smoke_params(folder / "work")
     (folder / "data" / "raw" / "synthetic").symlink_to(params.resolve_path(params.data.root))

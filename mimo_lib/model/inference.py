@@ -1,4 +1,4 @@
-"""Inference with a trained model: batched prediction, presence masks and imputation of absent modalities.
+"""Inference with a trained model: batched prediction and decoding, presence masks and imputation of absent modalities.
 
 A modality marked absent is fed as zeros and its tokens are masked out of the
 fusion (``present``), so the latent comes from the other modalities only; the
@@ -44,6 +44,19 @@ def predict(
     if not recon:
         raise ValueError("cannot predict on an empty WindowSet")
     return np.concatenate(recon), np.concatenate(latent), np.concatenate(weights)
+
+
+@torch.no_grad()
+def decode_latent(model: MiMoAE, latent: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Reconstructions ``(N, M, T)`` (float32, the model's scale) of latent vectors ``(N, latent_dim)`` in batches."""
+    latent = np.asarray(latent, dtype=np.float32)
+    if latent.ndim != 2 or latent.shape[1] != model.latent_dim:
+        raise ValueError(f"latent vectors must be (N, {model.latent_dim}), got shape {latent.shape}")
+    device = next(model.parameters()).device
+    model.eval()
+    parts = [model.decode(torch.from_numpy(latent[i:i + batch_size]).to(device)).float().cpu().numpy()
+             for i in range(0, len(latent), batch_size)]
+    return np.concatenate(parts) if parts else np.empty((0, len(model.modalities), model.window_length), np.float32)
 
 
 def present_mask(modalities: list[str], missing: list[str]) -> np.ndarray:

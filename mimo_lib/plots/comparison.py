@@ -1,4 +1,11 @@
-"""Figures comparing fusion strategies across the runs of a sweep."""
+"""Figures comparing strategies across the runs of a sweep: seeds as points beside their means and intervals.
+
+Inputs come from :mod:`mimo_lib.evaluation.comparison`: the per-window metrics and
+run table of :func:`~mimo_lib.evaluation.comparison.load_runs`, the per-seed scores
+of :func:`~mimo_lib.evaluation.comparison.run_scores`, the summary of
+:func:`~mimo_lib.evaluation.comparison.summary_table` and the pairs of
+:func:`~mimo_lib.evaluation.comparison.paired_differences`.
+"""
 
 from __future__ import annotations
 
@@ -31,25 +38,40 @@ def _label(metric: str) -> str:
     return _LABELS.get(metric, metric)
 
 
-def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
-    """Distribution over test windows of each metric: one panel per metric (three per row), boxes per
-    modality and fusion.
+def _panels(n_metrics: int, panel_width: float, panel_height: float, **options: object) -> tuple[Figure, np.ndarray]:
+    """One panel per metric, three per row; unused panels removed."""
+    columns = min(3, n_metrics)
+    rows = -(-n_metrics // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, panel_height * rows), squeeze=False,
+                                **options)
+    for ax in axes.flat[n_metrics:]:
+        ax.remove()
+    return figure, axes
 
-    ``per_window`` has one row per window and modality with columns ``fusion``,
+
+def _title(metric: str) -> str:
+    arrow = "higher is better" if HIGHER_IS_BETTER.get(metric, False) else "lower is better"
+    return f"{_label(metric)} ({arrow})"
+
+
+def _color(number: int, strategy: str) -> str:
+    """The strategy's colour; baselines (``pca-<k>``) in grey."""
+    return "0.45" if strategy.startswith("pca") else f"C{number}"
+
+
+def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Distribution over test windows (all seeds pooled) of each metric: boxes per modality and strategy.
+
+    ``per_window`` has one row per window and modality with columns ``strategy``,
     ``modality`` and the metrics.
     """
-    fusions = list(dict.fromkeys(per_window["fusion"]))
+    strategies = list(dict.fromkeys(per_window["strategy"]))
     modalities = list(dict.fromkeys(per_window["modality"]))
-    width = 0.8 / len(fusions)
-    columns = min(3, len(metrics))
-    rows = -(-len(metrics) // columns)
-    panel_width = min(6.0, 1.5 + 0.3 * len(modalities) * len(fusions))
-    figure, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, 3.2 * rows), squeeze=False)
-    for ax in axes.flat[len(metrics):]:
-        ax.remove()
+    width = 0.8 / len(strategies)
+    figure, axes = _panels(len(metrics), min(6.0, 1.5 + 0.3 * len(modalities) * len(strategies)), 3.2)
     for ax, metric in zip(axes.flat, metrics):
-        for number, fusion in enumerate(fusions):
-            rows = per_window[per_window["fusion"] == fusion]
+        for number, strategy in enumerate(strategies):
+            rows = per_window[per_window["strategy"] == strategy]
             data = [rows.loc[rows["modality"] == m, metric].dropna().to_numpy() for m in modalities]
             positions = np.arange(len(modalities)) - 0.4 + width * (number + 0.5)
             boxes = ax.boxplot(
@@ -57,66 +79,132 @@ def plot_metric_boxes(per_window: pd.DataFrame, metrics: list[str]) -> Figure:
                 medianprops={"color": "black"},
             )
             for patch in boxes["boxes"]:
-                patch.set_facecolor(f"C{number}")
+                patch.set_facecolor(_color(number, strategy))
                 patch.set_alpha(0.75)
-            ax.plot([], [], color=f"C{number}", linewidth=6, alpha=0.75, label=fusion)
+            ax.plot([], [], color=_color(number, strategy), linewidth=6, alpha=0.75, label=strategy)
         ax.set_xticks(np.arange(len(modalities)), modalities)
-        arrow = "higher is better" if HIGHER_IS_BETTER.get(metric, False) else "lower is better"
-        ax.set_title(f"{_label(metric)} ({arrow})", fontsize=10)
-    axes[0, 0].legend(fontsize=8, title="fusion", title_fontsize=8)
+        ax.set_title(_title(metric), fontsize=10)
+    axes[0, 0].legend(fontsize=8, title="strategy", title_fontsize=8)
     figure.tight_layout()
     return figure
 
 
-def radar_scores(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """Per strategy (and baseline) each metric's mean over modalities on its fixed radar scale, clipped to [0, 1]."""
-    means = table.groupby(level="fusion", sort=False)[[f"{m}_mean" for m in metrics]].mean()
-    means.columns = metrics
-    scores = pd.DataFrame(index=means.index, columns=metrics, dtype=float)
+def plot_seeds(scores: pd.DataFrame, table: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Each metric per modality and strategy: one point per seed (its mean over windows), the mean over
+    seeds as a black tick with its interval as a bar."""
+    strategies = list(table.index.unique("strategy"))
+    modalities = list(table.index.unique("modality"))
+    width = 0.8 / len(strategies)
+    figure, axes = _panels(len(metrics), min(6.0, 1.5 + 0.3 * len(modalities) * len(strategies)), 3.2)
+    for ax, metric in zip(axes.flat, metrics):
+        for number, strategy in enumerate(strategies):
+            seeds = scores.xs(strategy, level="strategy")
+            for place, modality in enumerate(modalities):
+                x = place - 0.4 + width * (number + 0.5)
+                values = seeds.xs(modality, level="modality")[metric].to_numpy()
+                ax.scatter(x + np.linspace(-width / 4, width / 4, len(values)), values, s=14,
+                           color=_color(number, strategy), alpha=0.8, zorder=3,
+                           label=strategy if place == 0 else None)
+                row = table.loc[(strategy, modality)]
+                spread = np.nan_to_num([[row[f"{metric}_mean"] - row[f"{metric}_low"]],
+                                        [row[f"{metric}_high"] - row[f"{metric}_mean"]]])
+                ax.errorbar(x, row[f"{metric}_mean"], yerr=spread, fmt="_", color="black", markersize=12,
+                            capsize=3, zorder=4)
+        ax.set_xticks(np.arange(len(modalities)), modalities)
+        ax.set_title(_title(metric), fontsize=10)
+    axes[0, 0].legend(fontsize=8, title="strategy (dots: seeds)", title_fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def plot_differences(pairs: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Paired differences (strategy − versus, over seeds) with their intervals, one panel per metric and one
+    row per pair and modality: filled where resolved, hollow where the interval covers zero."""
+    labels = [f"{first} − {second}: {modality}" for first, second, modality in pairs.index]
+    y = np.arange(len(labels))[::-1]
+    figure, axes = _panels(len(metrics), 4.2, 0.8 + 0.28 * len(labels), sharey=True)
+    for ax, metric in zip(axes.flat, metrics):
+        resolved = pairs[f"{metric}_resolved"].astype(bool).to_numpy()
+        colors = np.where(resolved, "C0", "0.5")
+        ax.hlines(y, pairs[f"{metric}_low"], pairs[f"{metric}_high"], colors=colors)
+        ax.scatter(pairs[f"{metric}_diff"], y, s=22, facecolors=np.where(resolved, "C0", "white"), edgecolors=colors,
+                   zorder=3)
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_title(_title(metric), fontsize=10)
+        ax.tick_params(axis="y", labelsize=8)
+    axes[0, 0].set_yticks(y, labels)
+    figure.tight_layout()
+    return figure
+
+
+def _on_radar_scale(values: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Metric values on their fixed radar scales (:data:`RADAR_SCALES`), clipped to [0, 1]."""
+    scaled = pd.DataFrame(index=values.index, columns=metrics, dtype=float)
     for metric in metrics:
         centre, rim, _ = RADAR_SCALES[metric]
-        scores[metric] = ((means[metric] - centre) / (rim - centre)).clip(0.0, 1.0)
-    return scores
+        scaled[metric] = ((values[metric] - centre) / (rim - centre)).clip(0.0, 1.0)
+    return scaled
 
 
-def plot_radar(table: pd.DataFrame, metrics: list[str]) -> Figure:
-    """Radar chart of the strategies and the baseline on fixed scales (:data:`RADAR_SCALES`), outward is better.
+def radar_scores(table: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per strategy (and baseline) each metric's mean over modalities on its fixed radar scale, clipped to [0, 1]."""
+    means = table.groupby(level="strategy", sort=False)[[f"{m}_mean" for m in metrics]].mean()
+    means.columns = metrics
+    return _on_radar_scale(means, metrics)
 
-    ``table`` has one row per fusion and modality with ``<metric>_mean`` columns; the
-    baseline rows (``pca-<k>``) are drawn dashed, so a strategy's margin over it shows.
+
+def plot_radar(table: pd.DataFrame, scores: pd.DataFrame, metrics: list[str]) -> Figure:
+    """Radar chart of the strategies and the baseline on fixed scales (:data:`RADAR_SCALES`), outward is better:
+    a polygon at each strategy's mean over seeds, a dot per seed.
+
+    ``table`` has one row per strategy and modality with ``<metric>_mean`` columns and
+    ``scores`` one row per strategy, seed and modality; the baseline rows (``pca-<k>``)
+    are drawn dashed, so a strategy's margin over it shows.
     """
-    scores = radar_scores(table, metrics)
+    means = radar_scores(table, metrics)
+    seeds = _on_radar_scale(scores.groupby(level=["strategy", "seed"], sort=False)[metrics].mean(), metrics)
     angles = np.linspace(0, 2 * np.pi, len(metrics), endpoint=False)
     closed = np.append(angles, angles[0])
     figure, ax = plt.subplots(figsize=(5.6, 5.6), subplot_kw={"projection": "polar"})
-    for number, (fusion, row) in enumerate(scores.iterrows()):
+    for number, (strategy, row) in enumerate(means.iterrows()):
         values = np.append(row.to_numpy(), row.to_numpy()[0])
-        baseline = str(fusion).startswith("pca")
-        ax.plot(closed, values, "--" if baseline else "-", color="0.35" if baseline else f"C{number}", label=fusion)
+        baseline = str(strategy).startswith("pca")
+        color = _color(number, str(strategy))
+        ax.plot(closed, values, "--" if baseline else "-", color=color, label=strategy)
         if not baseline:
-            ax.fill(closed, values, color=f"C{number}", alpha=0.12)
+            ax.fill(closed, values, color=color, alpha=0.12)
+        for seed_values in seeds.xs(strategy, level="strategy").to_numpy():
+            ax.scatter(angles, seed_values, s=9, color=color, zorder=3)
     ax.set_xticks(angles, [RADAR_SCALES[m][2] for m in metrics], fontsize=8)
     ax.tick_params(axis="x", pad=12)
     ax.set_ylim(0, 1.0)
     ax.set_yticks([0.25, 0.5, 0.75, 1.0], ["", "0.5", "", "1"], fontsize=7)
     ax.set_title("outward is better (centre: no better than the window mean)", fontsize=9, pad=18)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, len(scores)), fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=min(4, len(means)), fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
 
 
 def plot_cost(runs: pd.DataFrame) -> Figure:
-    """Training time and parameter count per strategy, from a table indexed by fusion."""
-    figure, axes = plt.subplots(1, 2, figsize=(7.5, 3.0))
-    colors = [f"C{i}" for i in range(len(runs))]
+    """Training time and parameter count per strategy: a bar at the mean over its runs, a dot per run.
+
+    ``runs`` has one row per run with ``strategy``, ``train_seconds`` and ``n_parameters``.
+    """
+    strategies = list(dict.fromkeys(runs["strategy"]))
+    figure, axes = plt.subplots(1, 2, figsize=(max(7.5, 1.6 * len(strategies)), 3.4))
     for ax, column, label in (
         (axes[0], "train_seconds", "training time (s)"),
         (axes[1], "n_parameters", "trainable parameters"),
     ):
-        ax.bar(runs.index.astype(str), runs[column], color=colors)
+        means = runs.groupby("strategy", sort=False)[column].mean().reindex(strategies)
+        ax.bar(np.arange(len(strategies)), means, color=[f"C{i}" for i in range(len(strategies))], alpha=0.6)
+        for x, strategy in enumerate(strategies):
+            values = runs.loc[runs["strategy"] == strategy, column].to_numpy()
+            ax.scatter(x + np.linspace(-0.15, 0.15, len(values)), values, s=12, color="black", zorder=3)
+            ax.annotate(f"{means[strategy]:,.0f}", (x, values.max()), ha="center", va="bottom", fontsize=8,
+                        xytext=(0, 3), textcoords="offset points")
+        ax.set_xticks(np.arange(len(strategies)), strategies, rotation=15, ha="right", fontsize=8)
         ax.set_ylabel(label)
-        for x, value in enumerate(runs[column]):
-            ax.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=8)
         ax.margins(y=0.15)
     figure.tight_layout()
     return figure

@@ -17,7 +17,7 @@ from mimo_lib.data.sources.base import Source, SourceError
 from mimo_lib.data.types import Recording
 from mimo_lib.registry import SOURCES
 
-__all__ = ["Source", "SourceError", "available_subjects", "load_recordings"]
+__all__ = ["Source", "SourceError", "available_subjects", "load_recordings", "sample_bits"]
 
 
 def available_subjects(params: Params) -> list[str]:
@@ -28,3 +28,8 @@ def available_subjects(params: Params) -> list[str]:
 def load_recordings(params: Params, subjects: list[str] | None = None) -> list[Recording]:
     """Recordings of ``subjects`` (default: every subject named in ``data.splits``)."""
     return SOURCES.lookup(params.data.source)().load(params, subjects)
+
+
+def sample_bits(params: Params) -> dict[str, int]:
+    """Bits per recorded sample of each modality (the resolution compression ratios count against)."""
+    return SOURCES.lookup(params.data.source)().sample_bits(params)

@@ -78,3 +78,7 @@ class Source:
     def load(self, params: Params, subjects: list[str] | None) -> list[Recording]:
         """Recordings of ``subjects`` (default: every subject in ``data.splits``, else every one found)."""
         raise NotImplementedError
+
+    def sample_bits(self, params: Params) -> dict[str, int]:
+        """Bits per recorded sample of each modality: ``data.bits_per_sample`` unless the files say otherwise."""
+        return {modality: params.data.bits_per_sample for modality in params.data.modalities}

@@ -229,6 +229,34 @@ def load_wfdb_folder(data: DataConfig, root: Path, subjects: list[str] | None) -
     return [read_wfdb_record(header.with_suffix(""), data.modalities, subject) for subject, header in headers.items()]
 
 
+# Bits per sample of WFDB storage formats (used when a header gives no ADC resolution).
+FORMAT_BITS = {"8": 8, "16": 16, "24": 24, "32": 32, "61": 16, "80": 8, "160": 16, "212": 12, "310": 10, "311": 10,
+               "508": 8, "516": 16, "524": 24}
+
+
+def header_bits(path: Path, modalities: list[str]) -> dict[str, int]:
+    """Bits per sample of the signals ``modalities`` of the record at ``path``: ADC resolution, else storage format.
+
+    A multi-segment record's signals are described by its first segment (the layout, when variable).
+    """
+    header = wfdb.rdheader(str(path))
+    if getattr(header, "seg_name", None):
+        header = wfdb.rdheader(str(path.parent / next(name for name in header.seg_name if name != "~")))
+    names = list(header.sig_name or [])
+    missing = [name for name in modalities if name not in names]
+    if missing:
+        raise SourceError(f"WFDB record {path} has no signal named {missing}; available signals: {names}")
+    bits = {}
+    for name in modalities:
+        index = names.index(name)
+        resolution = int((header.adc_res or [0] * len(names))[index] or 0)
+        fmt = str(header.fmt[index])
+        if not resolution and fmt not in FORMAT_BITS:
+            raise SourceError(f"WFDB record {path}: signal {name!r} has no ADC resolution and an unknown format {fmt!r}")
+        bits[name] = resolution or FORMAT_BITS[fmt]
+    return bits
+
+
 @SOURCES.register("wfdb")
 class WfdbSource(Source):
     """``data.source: wfdb``: PhysioNet WFDB records, one per subject (a multi-segment record is one)."""
@@ -238,3 +266,12 @@ class WfdbSource(Source):
 
     def load(self, params: Params, subjects: list[str] | None) -> list[Recording]:
         return load_wfdb_folder(params.data, params.resolve_path(params.data.root), subjects)
+
+    def sample_bits(self, params: Params) -> dict[str, int]:
+        """The headers' resolution per modality, the largest over the selected records (not ``data.bits_per_sample``)."""
+        root = params.resolve_path(params.data.root)
+        headers = choose_subjects(subject_files(params.data, root), params.data, root, None)
+        per_record = [header_bits(header.with_suffix(""), params.data.modalities) for header in headers.values()]
+        if not per_record:
+            raise SourceError(f"no WFDB record in {root} to read the sample resolution from")
+        return {name: max(bits[name] for bits in per_record) for name in params.data.modalities}

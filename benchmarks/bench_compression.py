@@ -1,0 +1,256 @@
+"""Compression in bits: trained MiMo-AE runs' coded latents against PCA, wavelet and DCT codecs on the same windows.
+
+Every code's size is exact (bytes of its records plus, for latent codes, the
+quantiser's ranges once per code; :mod:`mimo_lib.evaluation.codecs`), and the
+compression ratio counts it against the test windows' samples at the
+recording's own resolution (``data.bits_per_sample`` or the WFDB headers). For
+each run (any latent size) the latent is coded at every ``--bits``; PCA with
+as many components is coded the same way; the wavelet and DCT codecs code each
+modality within the bits per window of every latent code (equal bits) and at
+every ``--ratios`` (:mod:`mimo_lib.evaluation.rate_distortion`), with the bits
+split evenly over modalities and (``-alloc``) split as suits each budget best
+(:mod:`mimo_lib.evaluation.allocation`). Tables: every
+code's PRDN per modality, SNR, CR, bits per second and QS; each latent code
+against the baselines at its bits; the transform codecs at fixed ratios beside
+the best MiMo-AE code at least as compact; SNR lost by quantising the latent.
+
+Protocol B (125 Hz), runs trained first with ``mimo train``::
+
+    .venv/bin/python benchmarks/bench_compression.py --params params/bidmc_protocol_b.yaml \\
+        --set data.root=/work/shared/data/bidmc/bidmc_csv --run runs/codec_b128 runs/codec_b256 \\
+        --out benchmarks/results/protocol_b/compression
+
+The runs must have been trained on windows prepared as ``--params`` prepares
+them (same preprocessing, modalities and splits); the test split is coded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mimo_lib.config import load_params
+from mimo_lib.data.prepare import prepare
+from mimo_lib.data.sources import sample_bits
+from mimo_lib.evaluation.allocation import allocated_rows
+from mimo_lib.evaluation.rate_distortion import (
+    CALIBRATIONS,
+    COEFFICIENT_BITS,
+    TRANSFORMS,
+    Target,
+    latent_rows,
+    pca_rows,
+    ratio_budgets,
+    transform_rows,
+)
+from mimo_lib.plots import save_figure
+from mimo_lib.plots.compression import plot_rate_distortion
+from mimo_lib.run import TrainedRun, load_run
+
+ALLOCATED = tuple(f"{transform}-alloc" for transform in TRANSFORMS)
+BASELINES = ("pca", *TRANSFORMS, *ALLOCATED)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", default="params/bidmc_protocol_b.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="params override (repeatable), e.g. data.root=/abs/path")
+    parser.add_argument("--run", nargs="+", type=Path, required=True, help="trained run folders (any latent sizes)")
+    parser.add_argument("--bits", nargs="+", type=int, default=[4, 5, 6, 8, 10, 16, 32],
+                        help="bits per latent number: 2-12 uniform, 16 float16, 32 float32")
+    parser.add_argument("--ratios", nargs="+", type=float, default=[10, 15, 20, 30, 40],
+                        help="compression ratios at which the transform codecs are also scored")
+    parser.add_argument("--pca", nargs="*", type=int, default=None,
+                        help="PCA sizes (default: the runs' latent sizes), coded at every --bits")
+    parser.add_argument("--calibration", choices=CALIBRATIONS, default="file",
+                        help="latent quantiser ranges from the coded latents (file) or the training latents (train)")
+    parser.add_argument("--coefficient-bits", nargs="+", type=int, default=list(COEFFICIENT_BITS),
+                        help="depths tried per transform-codec budget (the best mean PRDN is kept)")
+    parser.add_argument("--wavelet", default="bior4.4", help="a PyWavelets discrete wavelet")
+    parser.add_argument("--allocate", type=int, default=40, metavar="N",
+                        help="also split each budget across modalities (N shares per modality tried; 0: even split only)")
+    parser.add_argument("--out", type=Path,
+                        help="write <out>.csv (every row), <out>.md (the tables), <out>.json (the arguments) "
+                             "and <out>_prdn.png (the curves)")
+    return parser.parse_args(argv)
+
+
+def check_run(run: TrainedRun, params_digest: str) -> None:
+    """A run trained on windows prepared differently would be scored on windows it never saw the like of."""
+    if run.params.digest("preprocessing") != params_digest:
+        raise ValueError(f"{run.run_dir} was trained with other preprocessing than --params gives")
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """A pipe table of ``table`` (no index)."""
+    header = [str(c) for c in table.columns]
+    body = [[str(v) for v in row] for row in table.itertuples(index=False)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in body])
+
+
+def settings(raw: pd.DataFrame) -> pd.Series:
+    """A readable setting per code: latent size × bits, or kept coefficients × bits (per modality when split)."""
+    text = {}
+    for code, rows in raw.groupby("code", sort=False):
+        mean = rows[rows["modality"] == "mean"].iloc[0]
+        if mean["method"] in ("mimo-ae", "pca"):
+            text[code] = f"{int(mean['latent'])} × {int(mean['bits'])} bit"
+        elif str(mean["method"]).endswith("-alloc"):
+            parts = rows[rows["modality"] != "mean"]
+            text[code] = " / ".join(f"{int(k)}×{int(b)}" for k, b in zip(parts["keep"], parts["bits"]))
+        else:
+            text[code] = f"keep {int(mean['keep'])} × {int(mean['bits'])} bit"
+    return raw["code"].map(text)
+
+
+def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """One row per code: setting, bits per window and second, CR, PRDN per modality, mean PRDN and SNR, QS."""
+    means = raw[raw["modality"] == "mean"]
+    prd = raw[raw["modality"] != "mean"].pivot_table(index="code", columns="modality", values="prd", sort=False)
+    table = pd.DataFrame({
+        "method": means["method"].to_numpy(), "setting": means["setting"].to_numpy(),
+        "bits/window": means["bits_per_window"].round(1).to_numpy(), "bit/s": means["bits_per_second"].round(1).to_numpy(),
+        "CR": means["cr"].round(2).to_numpy(),
+    })
+    for modality in prd.columns:
+        table[f"{modality} PRDN %"] = prd.loc[means["code"], modality].round(1).to_numpy()
+    table["mean PRDN %"] = means["prd"].round(1).to_numpy()
+    table["mean SNR dB"] = means["snr_db"].round(2).to_numpy()
+    table["QS"] = means["qs"].round(2).to_numpy()
+    table = table.drop_duplicates(subset=["method", "setting", "bits/window"])  # budgets giving the same codec
+    return table.sort_values(["method", "CR"], ascending=[True, False], key=_method_order)
+
+
+def _method_order(column: pd.Series) -> pd.Series:
+    order = {method: number for number, method in enumerate(("mimo-ae", *BASELINES))}
+    return column.map(order) if column.name == "method" else column
+
+
+def equal_bits_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """Each MiMo-AE code beside PCA (same size and depth) and the transform codecs within its bits per window."""
+    means = raw[raw["modality"] == "mean"]
+    rows = []
+    for _, code in means[means["method"] == "mimo-ae"].sort_values("cr", ascending=False).iterrows():
+        row = {"MiMo-AE": code["setting"], "CR": round(code["cr"], 2), "MiMo-AE PRDN %": round(code["prd"], 1)}
+        same = {"pca": means[(means["method"] == "pca") & (means["latent"] == code["latent"])
+                             & (means["bits"] == code["bits"])]}
+        same.update({t: means[(means["method"] == t) & np.isclose(means["budget"], code["budget"])]
+                     for t in (*TRANSFORMS, *ALLOCATED)})
+        prd = {name: rows_at["prd"].iloc[0] if len(rows_at) else np.nan for name, rows_at in same.items()}
+        for name, rows_at in same.items():
+            row[f"{name} PRDN % (CR)"] = f"{prd[name]:.1f} ({rows_at['cr'].iloc[0]:.2f})" if len(rows_at) else "-"
+        rivals = {name: value for name, value in prd.items() if np.isfinite(value)}
+        row["lowest"] = "MiMo-AE" if all(code["prd"] < v for v in rivals.values()) else min(rivals, key=rivals.get)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ratio_table(raw: pd.DataFrame, ratios: list[float], original_bits: float) -> pd.DataFrame:
+    """At each ratio: the transform codecs, and the best MiMo-AE code with at least that ratio (fewer or equal bits)."""
+    means = raw[raw["modality"] == "mean"]
+    mimo = means[means["method"] == "mimo-ae"]
+    rows = []
+    for ratio in ratios:
+        row: dict[str, object] = {"CR": ratio}
+        prd = {}
+        for transform in (*TRANSFORMS, *ALLOCATED):
+            at = means[(means["method"] == transform) & np.isclose(means["budget"], original_bits / ratio)]
+            prd[transform] = at["prd"].iloc[0] if len(at) else np.nan
+            row[f"{transform} PRDN % (CR)"] = f"{prd[transform]:.1f} ({at['cr'].iloc[0]:.2f})" if len(at) else "-"
+        compact = mimo[mimo["cr"] >= ratio]
+        if len(compact):
+            best = compact.loc[compact["prd"].idxmin()]
+            row["best MiMo-AE at ≥ CR"] = f"{best['prd']:.1f} ({best['setting']}, CR {best['cr']:.2f})"
+            row["MiMo-AE lowest"] = "yes" if all(best["prd"] < v for v in prd.values() if np.isfinite(v)) else "no"
+        else:
+            row["best MiMo-AE at ≥ CR"], row["MiMo-AE lowest"] = "none this compact", "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def depth_table(raw: pd.DataFrame) -> pd.DataFrame:
+    """Mean SNR of each MiMo-AE code and its loss against the same model's float32 latent."""
+    means = raw[(raw["modality"] == "mean") & (raw["method"] == "mimo-ae")]
+    rows = []
+    for latent, group in means.groupby("latent"):
+        reference = group.loc[group["bits"] == 32, "snr_db"]
+        for _, code in group.sort_values("bits").iterrows():
+            loss = reference.iloc[0] - code["snr_db"] if len(reference) else np.nan
+            rows.append({"latent": int(latent), "bits": int(code["bits"]), "CR": round(code["cr"], 2),
+                         "mean SNR dB": round(code["snr_db"], 2), "loss vs float32 dB": round(loss, 2)})
+    return pd.DataFrame(rows)
+
+
+def report(raw: pd.DataFrame, ratios: list[float], original_bits: float, description: str) -> str:
+    return "\n\n".join([
+        description,
+        "## Every code (test windows; PRDN per window in recording units, mean over windows)\n\n"
+        + markdown(codes_table(raw)),
+        "## Equal bits: each MiMo-AE code beside the baselines at its bits per window\n\n" + markdown(equal_bits_table(raw)),
+        "## Fixed ratios: transform codecs beside the best MiMo-AE code at least as compact\n\n"
+        + markdown(ratio_table(raw, ratios, original_bits)),
+        "## Latent depth: mean SNR against the float32 latent\n\n" + markdown(depth_table(raw)),
+    ]) + "\n"
+
+
+def run(args: argparse.Namespace) -> tuple[pd.DataFrame, Target, str]:
+    params = load_params(args.params, args.overrides)
+    sets = prepare(params, progress=False)
+    resolution = sample_bits(params)
+    target = Target(sets["test"], [resolution[m] for m in params.data.modalities])
+    runs = [load_run(path) for path in args.run]
+    for trained in runs:
+        check_run(trained, params.digest("preprocessing"))
+    test = sets["test"]
+    description = (f"{len(test)} test windows of {len(set(test.subjects))} subjects, {test.window_length} samples at "
+                   f"{test.rate:g} Hz per modality; recording resolution {resolution} bits per sample, so "
+                   f"{target.original_bits_per_window} bits per window uncoded. Latent quantisers calibrated on "
+                   f"the {'coded (test) latents, ranges stored in the code' if args.calibration == 'file' else 'training latents'}; "
+                   f"transform codecs ({args.wavelet} wavelet, DCT-II) at their best coefficient depth of "
+                   f"{args.coefficient_bits} per budget, chosen on these windows.")
+    rows: list[dict] = []
+    for trained in runs:
+        rows += latent_rows(trained.model, target, args.bits, sets["train"] if args.calibration == "train" else None)
+        print(f"  MiMo-AE latent {trained.model.latent_dim} coded at {args.bits} bits", flush=True)
+    sizes = args.pca if args.pca is not None else sorted({trained.model.latent_dim for trained in runs})
+    rows += pca_rows(sets["train"], target, sizes, args.bits, args.calibration)
+    budgets = ratio_budgets(target, args.ratios) + [row["budget"] for row in rows
+                                                     if row["method"] == "mimo-ae" and row["modality"] == "mean"]
+    budgets = sorted(set(budgets))
+    rows += transform_rows(target, budgets, coefficient_bits=args.coefficient_bits, wavelet=args.wavelet)
+    print("  transform codecs at equal bits and at the ratios", flush=True)
+    if args.allocate:
+        modalities = len(params.data.modalities)
+        shares = sorted({*np.geomspace(48, max(budgets), args.allocate), *(b / modalities for b in budgets)})
+        for transform in TRANSFORMS:
+            rows += allocated_rows(target, budgets, transform, shares, args.coefficient_bits, args.wavelet)
+        print("  transform codecs with the bits split across modalities", flush=True)
+    raw = pd.DataFrame(rows)
+    raw["code"] = np.arange(len(raw)) // (len(params.data.modalities) + 1)  # each code: its modality rows, then mean
+    raw["setting"] = settings(raw)
+    return raw, target, description
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    raw, target, description = run(args)
+    text = report(raw, args.ratios, target.original_bits_per_window, description)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        raw.to_csv(args.out.with_suffix(".csv"), index=False)
+        args.out.with_suffix(".md").write_text(text)
+        args.out.with_suffix(".json").write_text(json.dumps(vars(args), default=str, indent=1))
+        save_figure(plot_rate_distortion(raw), args.out.parent, f"{args.out.name}_prdn")
+
+
+if __name__ == "__main__":
+    main()

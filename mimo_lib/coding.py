@@ -1,0 +1,131 @@
+"""Code files: a trained run's windows as latent vectors on a fixed number of bits, and back.
+
+:func:`compress` codes the windows of a source (:meth:`mimo_lib.run.TrainedRun.encode`)
+as a :class:`~mimo_lib.evaluation.codecs.latent.LatentCode`: every latent number
+on ``bits`` bits (a uniform quantiser whose range per dimension is the coded
+latents' own minimum and maximum, stored once in the file; or float16/float32)
+plus each window's mean and standard deviation per modality as float16.
+:func:`decompress` and :func:`reconstruct_code` decode it with the run's decoder.
+
+A code file (``.npz``, :class:`CodeFile`) holds the code, whose size is exact
+(:attr:`~mimo_lib.evaluation.codecs.latent.LatentCode.n_bits`: the records' bytes
+and the quantiser's ranges), and beside it what is not counted: the window index
+(subject, start in seconds; a stream of consecutive windows implies it) and what
+the decoder checks the run against (modalities, latent size, window length, rate).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mimo_lib.data.stitching import stitch, window_starts_to_samples
+from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
+from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UniformQuantizer
+from mimo_lib.reconstruction import RecordingReconstruction
+from mimo_lib.run import Source, TrainedRun
+
+
+@dataclass(frozen=True)
+class CodeFile:
+    """A :class:`LatentCode` with its window index and the shape of what it codes."""
+
+    code: LatentCode
+    subjects: np.ndarray
+    starts: np.ndarray
+    modalities: list[str]
+    window_length: int
+    rate: float
+
+    def __post_init__(self) -> None:
+        if not len(self.subjects) == len(self.starts) == len(self.code):
+            raise ValueError(f"{len(self.code)} coded windows but {len(self.subjects)} subjects and "
+                             f"{len(self.starts)} start times")
+
+    @property
+    def bits_per_second(self) -> float:
+        """Code bits per second of coded signal (windows × window duration)."""
+        return self.code.n_bits / (len(self.code) * self.window_length / self.rate)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the code file (``.npz``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"bits": self.code.bits, "latent_dim": self.code.latent_dim, "modalities": self.modalities,
+                "window_length": self.window_length, "rate": self.rate}
+        quantizer = self.code.quantizer
+        ranges = (quantizer.low, quantizer.high) if quantizer else (np.empty(0, np.float32),) * 2
+        np.savez(path, records=self.code.records, low=ranges[0], high=ranges[1], subjects=self.subjects.astype(str),
+                 starts=self.starts.astype(np.float64), meta=np.array(json.dumps(meta)))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> CodeFile:
+        """Read a code file written by :meth:`save` (``mimo encode --bits``)."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                bits = int(meta["bits"])
+                quantizer = None if bits in FLOAT_BITS else UniformQuantizer(data["low"], data["high"], bits)
+                code = LatentCode(data["records"], bits, int(meta["latent_dim"]), len(meta["modalities"]), quantizer)
+                return cls(code, data["subjects"], data["starts"], list(meta["modalities"]),
+                           int(meta["window_length"]), float(meta["rate"]))
+        except (OSError, KeyError, ValueError) as error:
+            raise ValueError(f"{path} is not a code file written by `mimo encode --bits`: {error}") from error
+
+
+def is_code_file(path: str | Path) -> bool:
+    """Whether ``path`` is a file ending in ``.npz`` (a code file; recordings are CSV or WFDB)."""
+    path = Path(path)
+    return path.is_file() and path.suffix == ".npz"
+
+
+def compress(run: TrainedRun, source: Source, bits: int, batch_size: int = 256) -> CodeFile:
+    """The windows of ``source`` coded on ``bits`` bits per latent number (2 … 12, 16 or 32)."""
+    frame = run.encode(source, batch_size=batch_size)
+    scale = [[f"{key}_{m}" for m in run.modalities] for key in ("mean", "std")]
+    if not set(scale[0]) <= set(frame.columns):
+        raise ValueError("bare arrays carry no normalisation statistics; code recordings, a split or a WindowSet")
+    code = encode_latent(frame[run.latent_columns].to_numpy(), frame[scale[0]].to_numpy(), frame[scale[1]].to_numpy(),
+                         bits)
+    return CodeFile(code, frame["subject"].to_numpy(str), frame["start"].to_numpy(float), run.modalities,
+                    run.model.window_length, float(run.params.preprocessing.target_rate))
+
+
+def code_frame(run: TrainedRun, code: CodeFile) -> pd.DataFrame:
+    """The decoded code as an :meth:`~mimo_lib.run.TrainedRun.encode` frame (latents, float16 scale), for :meth:`~mimo_lib.run.TrainedRun.decode`."""
+    expected = (run.modalities, run.model.latent_dim, run.model.window_length)
+    if (code.modalities, code.code.latent_dim, code.window_length) != expected:
+        raise ValueError(f"the code holds {code.code.latent_dim} latent numbers for modalities {code.modalities} and "
+                         f"windows of {code.window_length} samples; the run has {expected[1]}, {expected[0]} and "
+                         f"{expected[2]}")
+    latent, mean, std = code.code.decode()
+    columns = {"subject": code.subjects, "start": code.starts,
+               **dict(zip(run.latent_columns, latent.astype(np.float64).T))}
+    for key, values in (("mean", mean), ("std", std)):
+        columns.update({f"{key}_{m}": values[:, i] for i, m in enumerate(run.modalities)})
+    return pd.DataFrame(columns)
+
+
+def decompress(run: TrainedRun, code: CodeFile, physical: bool = True) -> np.ndarray:
+    """Windows ``(N, M, T)`` decoded from ``code``: recording units, or the model's scale without ``physical``."""
+    return run.decode(code_frame(run, code), physical=physical)
+
+
+def reconstruct_code(run: TrainedRun, code: CodeFile, origin: str = "") -> list[RecordingReconstruction]:
+    """Each subject's recording stitched from its decoded windows (tapered overlap-add), from its first
+    sample to the end of its last window; the originals are not in a code (NaN)."""
+    windows = decompress(run, code)
+    reconstructions = []
+    for subject in pd.unique(code.subjects):
+        index = np.flatnonzero(code.subjects == subject)
+        starts = window_starts_to_samples(code.starts[index], code.rate)
+        length = int(starts.max()) + code.window_length
+        stitched = stitch(windows[index], starts, length)
+        reconstructions.append(RecordingReconstruction(str(subject), origin, run.modalities, code.rate,
+                                                       np.full_like(stitched, np.nan), stitched, len(index)))
+    return reconstructions

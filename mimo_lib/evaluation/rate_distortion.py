@@ -1,0 +1,169 @@
+"""Rate–distortion of MiMo-AE's coded latent beside PCA, wavelet and DCT codecs, all on the same windows.
+
+Every codec codes the windows of a :class:`Target` and is scored in recording
+units (:func:`mimo_lib.evaluation.codecs.rate.score_code`: CR in bits against
+the recording's resolution, bits per second, QS, PRDN, SNR, r):
+
+- ``mimo-ae``: the model's latent on ``bits`` bits per number plus each
+  window's mean and standard deviation per modality as float16
+  (:func:`~mimo_lib.evaluation.codecs.latent.encode_latent`), decoded by the model;
+- ``pca``: as many principal coordinates (:class:`~mimo_lib.evaluation.baselines.PCABaseline`
+  fitted on the training windows), coded the same way;
+- ``wavelet`` and ``dct``: each modality on its own
+  (:class:`~mimo_lib.evaluation.codecs.transform.TransformCodec`) within a budget of
+  bits per window split evenly over the modalities. A budget is tried at every
+  coefficient depth in ``coefficient_bits`` and the depth with the lowest mean
+  PRDN is kept; it is chosen on the scored windows, which favours these baselines.
+
+Uniform latent quantisers are calibrated (``calibration``) on the coded latents
+themselves (``"file"``: their range goes into the code, as ``mimo encode --bits``
+does) or on the training windows' latents (``"train"``: values outside are clipped).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from mimo_lib.data.types import WindowSet
+from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
+from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UniformQuantizer
+from mimo_lib.evaluation.codecs.rate import score_code
+from mimo_lib.evaluation.codecs.transform import TransformCodec, decode_modalities, encode_modalities
+from mimo_lib.model.inference import decode_latent, predict
+from mimo_lib.model.mimo_ae import MiMoAE
+
+Calibration = Literal["file", "train"]
+CALIBRATIONS = ("file", "train")
+COEFFICIENT_BITS = tuple(range(4, 11))
+TRANSFORMS = ("wavelet", "dct")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The windows every codec codes (normalised, as the models take them) and their recordings' resolution."""
+
+    windows: WindowSet
+    sample_bits: Sequence[int]
+
+    def __post_init__(self) -> None:
+        if len(self.sample_bits) != len(self.windows.modalities):
+            raise ValueError(f"{len(self.sample_bits)} sample resolutions for modalities {self.windows.modalities}")
+        if self.windows.normalization["method"] == "none":
+            raise ValueError("the windows carry no normalisation statistics, so their recording units are unknown")
+
+    @cached_property
+    def original(self) -> np.ndarray:
+        """``(N, M, T)`` windows in recording units (float64)."""
+        return self.windows.denormalize(self.windows.windows.astype(np.float64))
+
+    @cached_property
+    def scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each window's normalisation mean and standard deviation, ``(N, M)`` each."""
+        shape = (len(self.windows), len(self.windows.modalities))
+        return tuple(np.broadcast_to(np.asarray(self.windows.normalization[key])[..., 0], shape)
+                     for key in ("mean", "std"))
+
+    @property
+    def original_bits_per_window(self) -> int:
+        return self.windows.window_length * int(sum(self.sample_bits))
+
+    def score(self, reconstruction: np.ndarray, code_bits: float, modality_bits: Sequence[float] | None = None,
+              **labels: object) -> list[dict[str, object]]:
+        """Rows of :func:`~mimo_lib.evaluation.codecs.rate.score_code` for a reconstruction in recording units."""
+        return score_code(self.original, reconstruction, code_bits, self.sample_bits, self.windows.rate,
+                          self.windows.modalities, modality_bits, **labels)
+
+
+def _quantizer(calibration: np.ndarray | None, bits: int) -> UniformQuantizer | None:
+    return None if calibration is None or bits in FLOAT_BITS else UniformQuantizer.fit(calibration, bits)
+
+
+def _decoded(code: LatentCode, decode: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Windows in recording units: the code's latents through ``decode``, scaled back by the code's float16 scale."""
+    latent, mean, std = code.decode()
+    return decode(latent) * std[..., None] + mean[..., None]
+
+
+def latent_rows(model: MiMoAE, target: Target, bits: Sequence[int], train: WindowSet | None = None) -> list[dict]:
+    """``mimo-ae`` rows: the model's latent coded on each of ``bits``; quantisers fitted on ``train``'s latents when given."""
+    latent = predict(model, target.windows)[1]
+    calibration = predict(model, train)[1] if train is not None else None
+    rows = []
+    for depth in bits:
+        code = encode_latent(latent, *target.scale, depth, _quantizer(calibration, depth))
+        reconstruction = _decoded(code, lambda latent: decode_latent(model, latent))
+        rows += target.score(reconstruction, code.n_bits, method="mimo-ae", latent=model.latent_dim, bits=depth,
+                             budget=code.n_bits / len(code))
+    return rows
+
+
+def pca_rows(train: WindowSet, target: Target, components: Sequence[int], bits: Sequence[int],
+             calibration: Calibration = "file") -> list[dict]:
+    """``pca`` rows: ``k`` principal coordinates of each window (fitted on ``train``) coded on each of ``bits``."""
+    rows = []
+    for k in components:
+        pca = PCABaseline(k).fit(train.windows)
+        codes = pca.encode(target.windows.windows)
+        reference = pca.encode(train.windows) if calibration == "train" else None
+        for depth in bits:
+            code = encode_latent(codes, *target.scale, depth, _quantizer(reference, depth))
+            reconstruction = _decoded(code, pca.decode)
+            rows += target.score(reconstruction, code.n_bits, method="pca", latent=k, bits=depth,
+                                 budget=code.n_bits / len(code))
+    return rows
+
+
+def transform_rows(target: Target, budgets: Sequence[float], transforms: Sequence[str] = TRANSFORMS,
+                   coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "bior4.4") -> list[dict]:
+    """Rows of each transform codec within each budget (bits per window), at its best coefficient depth."""
+    rows = []
+    modalities = len(target.windows.modalities)
+    for transform in transforms:
+        for budget in budgets:
+            candidates = []
+            for depth in coefficient_bits:
+                codec = TransformCodec.within(transform, target.windows.window_length, budget / modalities, depth,
+                                              wavelet)
+                if codec is None:
+                    continue
+                records = encode_modalities([codec] * modalities, target.original)
+                reconstruction = decode_modalities([codec] * modalities, records)
+                sizes = [8 * part.size for part in records]
+                candidates.append(target.score(reconstruction, sum(sizes), sizes, method=transform,
+                                               bits=depth, keep=codec.keep, budget=budget))
+            if candidates:
+                rows += min(candidates, key=lambda scored: scored[-1]["prd"])
+    return rows
+
+
+def ratio_budgets(target: Target, ratios: Sequence[float]) -> list[float]:
+    """Bits per window at each compression ratio."""
+    return [target.original_bits_per_window / ratio for ratio in ratios]
+
+
+def rate_distortion(
+    model: MiMoAE, train: WindowSet, target: Target, bits: Sequence[int] = (4, 6, 8, 16, 32),
+    ratios: Sequence[float] = (10, 20, 40), calibration: Calibration = "file",
+    coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "bior4.4",
+) -> pd.DataFrame:
+    """One model's coded latent, PCA of its latent size at the same depths, and the transform codecs.
+
+    The transform codecs are scored at each of ``ratios`` and at the bits per
+    window of every ``mimo-ae`` code (equal bits). One row per codec setting and
+    modality plus its ``mean`` row (see :func:`mimo_lib.evaluation.codecs.rate.score_code`).
+    """
+    if calibration not in CALIBRATIONS:
+        raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
+    rows = latent_rows(model, target, bits, train if calibration == "train" else None)
+    rows += pca_rows(train, target, [model.latent_dim], bits, calibration)
+    budgets = ratio_budgets(target, ratios) + [row["budget"] for row in rows if row["method"] == "mimo-ae"
+                                               and row["modality"] == "mean"]
+    rows += transform_rows(target, sorted(set(budgets)), coefficient_bits=coefficient_bits, wavelet=wavelet)
+    return pd.DataFrame(rows)

@@ -1,0 +1,62 @@
+"""Rate–distortion curves: PRDN (or another score) against compression ratio in bits, per modality."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+_LABELS = {"prd": "PRDN (%)", "snr_db": "SNR (dB)", "pearson": "Pearson r"}
+_STYLES = {"mimo-ae": ("o", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":"),
+           "wavelet-alloc": ("^", "-."), "dct-alloc": ("v", "-.")}
+_NAMES = {"mimo-ae": "MiMo-AE", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT",
+          "wavelet-alloc": "wavelet, bits split", "dct-alloc": "DCT, bits split"}
+
+
+def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(method, label, rows) per curve: one per latent size for the latent codes, one per transform codec."""
+    curves = []
+    for method in dict.fromkeys(table["method"]):
+        rows = table[table["method"] == method]
+        if method in ("mimo-ae", "pca") and "latent" in rows:
+            for size in sorted(rows["latent"].dropna().unique()):
+                curves.append((method, f"{_NAMES[method]} {int(size)}", rows[rows["latent"] == size]))
+        else:
+            curves.append((method, _NAMES.get(method, method), rows))
+    return curves
+
+
+def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd") -> Figure:
+    """``metric`` against the total compression ratio: one panel per modality and one for the mean over modalities.
+
+    ``table`` has the rows of :func:`mimo_lib.evaluation.rate_distortion.rate_distortion`
+    (columns ``method``, ``latent``, ``bits``, ``modality``, ``cr_total`` and the metric). The
+    ratio is the whole code's (all modalities, in bits against the recording's
+    resolution), so every panel shares the same x position per code; latent codes
+    are labelled with their bits per number.
+    """
+    modalities = list(dict.fromkeys(table["modality"]))
+    figure, axes = plt.subplots(1, len(modalities), figsize=(3.6 * len(modalities), 3.4), sharex=True, squeeze=False)
+    for ax, modality in zip(axes[0], modalities):
+        for number, (method, label, rows) in enumerate(_curves(table)):
+            marker, line = _STYLES.get(method, ("o", "-"))
+            per_code = rows[rows["modality"] == modality].sort_values("cr_total")
+            ratio = per_code["cr_total"].to_numpy(dtype=float)
+            ax.plot(ratio, per_code[metric], marker=marker, linestyle=line, color=f"C{number}", markersize=4,
+                    label=label)
+            if method == "mimo-ae":
+                for x, y, bits in zip(ratio, per_code[metric], per_code["bits"]):
+                    ax.annotate(f"{int(bits)}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_title("mean over modalities" if modality == "mean" else str(modality), fontsize=10)
+        ax.set_xlabel("compression ratio (bits)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0, 0].set_ylabel(_LABELS.get(metric, metric))
+    figure.tight_layout()
+    figure.legend(*axes[0, -1].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return figure
+
