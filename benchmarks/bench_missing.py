@@ -21,7 +21,10 @@ stitched by tapered overlap-add, fidelity by
    A recording whose stretch cannot calibrate (no window passes quality
    control there) is named and left out of every row.
 
-Means over subjects per seed, then mean ± s.d. over seeds. Protocol A::
+Means over subjects per seed, then mean ± s.d. over seeds. With ``--out`` the
+first seed also draws, for the first test subject that calibrates, real RESP
+beside its uncalibrated and calibrated imputation and their breathing rates
+(``<out>_<subject>.png``). Protocol A::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_missing.py --params params/bidmc.yaml \\
         --set data.root=/work/shared/data/bidmc/bidmc_csv --seeds 0 1 2 --calibrate 120 \\
@@ -56,6 +59,7 @@ from mimo_lib.imputation import (
     with_originals,
 )
 from mimo_lib.physiology import ORIGINAL, score_reconstructions
+from mimo_lib.plots.imputation import plot_calibrated_imputation
 from mimo_lib.run import TrainedRun, load_run
 from mimo_lib.training.trainer import train
 
@@ -154,6 +158,21 @@ def calibrated(full: list, run: TrainedRun, recordings: list[Recording], target:
     return pd.concat([scores, *correlations], ignore_index=True).assign(modality=target), refused
 
 
+def draw(run: TrainedRun, recordings: list[Recording], full: list, seconds: float, out: Path) -> Path | None:
+    """Real, uncalibrated and calibrated RESP of the first recording that calibrates, saved beside ``out``."""
+    for recording, complete in zip(recordings, full):
+        try:
+            calibrated = run.reconstruct(recording, missing=[RESP], calibrate_seconds=seconds)
+        except ValueError:
+            continue
+        imputations = {"uncalibrated": with_originals(run.reconstruct(recording, missing=[RESP]), [complete])[0],
+                       "calibrated": with_originals(calibrated, [complete])[0]}
+        path = out.parent / f"{out.name}_{recording.subject}.png"
+        plot_calibrated_imputation(imputations, RESP, seconds).savefig(path, dpi=110, bbox_inches="tight")
+        return path
+    return None
+
+
 def run_seed(args: argparse.Namespace, seed: int, runs_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     runs = {modality: imputer(args, modality, seed, runs_dir) for modality in IMPUTERS}
     params = runs[RESP].params
@@ -167,6 +186,9 @@ def run_seed(args: argparse.Namespace, seed: int, runs_dir: Path) -> tuple[pd.Da
         part, failed = calibrated(full, runs[target], recordings, target, args.calibrate)
         parts.append(part)
         refused |= {f"{target} {subject}": reason for subject, reason in failed.items()}
+    if args.out and seed == args.seeds[0]:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"figure: {draw(runs[RESP], recordings, full, args.calibrate, args.out)}", flush=True)
     print(f"seed {seed} done", flush=True)
     return table1, pd.concat(parts, ignore_index=True).assign(seed=seed), refused
 
