@@ -176,16 +176,15 @@ def lag_corrected(imputed: Reconstructions, target: str, seconds: float,
                   max_lag_s: float = 2.0) -> list[RecordingReconstruction]:
     """Copies whose ``target`` row, an imputation, gets the sign, gain, offset and delay that fit the first ``seconds``.
 
-    ``imputed`` needs its originals (:func:`with_originals`).
+    ``imputed`` needs its originals (:func:`with_originals`); samples with no
+    imputation (NaN) take no part in the fit and stay NaN.
     """
     result = []
     for recording in imputed:
         index = _row(recording, target)
         reconstruction = recording.reconstruction.copy()
-        source = np.nan_to_num(recording.reconstruction[index])[None]
-        corrected = _fit_on_stretch(source, recording.original[index], round(seconds * recording.rate),
-                                    round(max_lag_s * recording.rate))
-        reconstruction[index] = np.where(np.isfinite(recording.reconstruction[index]), corrected, np.nan)
+        reconstruction[index] = _fit_on_stretch(recording.reconstruction[index][None], recording.original[index],
+                                                round(seconds * recording.rate), round(max_lag_s * recording.rate))
         result.append(replace(recording, reconstruction=reconstruction))
     return result
 
