@@ -225,8 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     table2 = pd.concat([r[1] for r in results], ignore_index=True)
     refused = {key: reason for r in results for key, reason in r[2].items()}
     order = ["real RESP", IMPUTED, *CALIBRATED]
-    lines = [f"## Without the sensor (test subjects {', '.join(sorted(table1['subject'].unique()))}; "
-             f"seeds {', '.join(map(str, args.seeds))})", "", markdown(summary(table1, order)), "",
+    subjects, seeds = ", ".join(sorted(table1["subject"].unique())), ", ".join(map(str, args.seeds))
+    lines = [f"## Without the sensor (test subjects {subjects}; seeds {seeds})", "", markdown(summary(table1, order)), "",
              f"## Calibrated on the first {args.calibrate:g} s, scored after it", "", markdown(summary(table2, order))]
     if refused:
         lines += ["", "Recordings that could not calibrate (left out of the calibrated table):", ""]

@@ -34,7 +34,7 @@ from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import as_windowset, impute, predict, present_mask
 from mimo_lib.reconstruction import RecordingReconstruction, stitch_prepared
-from mimo_lib.training.adaptation import AdaptationConfig, adapt_imputer
+from mimo_lib.training.adaptation import DEFAULT_ADAPTATION, AdaptationConfig, adapt_imputer
 from mimo_lib.training.checkpoint import load_model
 
 Source = str | Path | Recording | Sequence[Recording] | WindowSet | np.ndarray
@@ -165,7 +165,7 @@ class TrainedRun:
         reconstructor: Callable[[np.ndarray], np.ndarray] | None = None,
         batch_size: int = 256,
         calibrate_seconds: float | None = None,
-        adaptation: AdaptationConfig = AdaptationConfig(),
+        adaptation: AdaptationConfig = DEFAULT_ADAPTATION,
     ) -> list[RecordingReconstruction]:
         """Each recording back as continuous signals at the run's target rate, in recording units.
 
@@ -224,7 +224,7 @@ class TrainedRun:
         return [source] if isinstance(source, Recording) else _recording_list(source)
 
     def calibrated(self, recording: Recording, missing: Sequence[str], seconds: float,
-                   adaptation: AdaptationConfig = AdaptationConfig()) -> TrainedRun:
+                   adaptation: AdaptationConfig = DEFAULT_ADAPTATION) -> TrainedRun:
         """This run with its model adapted to one recording, to impute ``missing`` there.
 
         The first ``seconds`` of ``recording`` (the calibration stretch,
@@ -297,7 +297,7 @@ class TrainedRun:
         return (recon * std + mean).astype(np.float32)
 
     def impute(self, source: Source, missing: list[str], batch_size: int = 256, calibrate_seconds: float | None = None,
-               adaptation: AdaptationConfig = AdaptationConfig()) -> np.ndarray:
+               adaptation: AdaptationConfig = DEFAULT_ADAPTATION) -> np.ndarray:
         """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.model.inference.impute`).
 
         Values are on the model's normalised scale: the statistics of a sensor that

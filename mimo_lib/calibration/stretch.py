@@ -38,7 +38,7 @@ def calibration_stretch(
     if absent:
         raise ValueError(f"{where}: no {', '.join(absent)} signal to calibrate on; the recording has "
                          f"{recording.modalities}")
-    cut = {name: np.asarray(signal[: int(round(seconds * recording.rates[name]))], dtype=np.float64)
+    cut = {name: np.asarray(signal[: round(seconds * recording.rates[name])], dtype=np.float64)
            for name, signal in recording.signals.items()}
     for name in targets:
         finite = cut[name][np.isfinite(cut[name])]

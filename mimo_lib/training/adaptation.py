@@ -31,12 +31,14 @@ class AdaptationConfig:
     steps: int = 60
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
-    seed: int = 0
+
+
+DEFAULT_ADAPTATION = AdaptationConfig()
 
 
 def adapt_imputer(
     model: MiMoAE, windows: np.ndarray, missing: list[str], loss: LossConfig,
-    config: AdaptationConfig = AdaptationConfig(),
+    config: AdaptationConfig = DEFAULT_ADAPTATION,
 ) -> MiMoAE:
     """A copy of ``model`` whose fusion and decoders reconstruct ``missing`` from the other modalities of ``windows``.
 
@@ -53,17 +55,16 @@ def adapt_imputer(
     present = present_mask(list(model.modalities), missing)
     adapted = copy.deepcopy(model)
     device = next(adapted.parameters()).device
-    adapted.eval()  # BatchNorm keeps the statistics of training; there is no dropout to switch on
-    trainable = [p for name, p in adapted.named_parameters() if name.split(".")[0] in ADAPTED_PARTS]
+    adapted.eval()  # BatchNorm keeps the statistics of training and dropout stays off: the steps are deterministic
     for name, parameter in adapted.named_parameters():
         parameter.requires_grad_(name.split(".")[0] in ADAPTED_PARTS)
+    trainable = [parameter for parameter in adapted.parameters() if parameter.requires_grad]
     target = torch.from_numpy(windows).to(device)
     inputs = target.clone()
     inputs[:, ~present] = 0.0
     mask = torch.as_tensor(np.broadcast_to(present, windows.shape[:2]).copy(), device=device)
     weights = (~mask).to(torch.float32)
     loss_fn = HybridLoss(loss, list(model.modalities)).to(device)
-    torch.manual_seed(config.seed)
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     for _ in range(config.steps):
         optimizer.zero_grad(set_to_none=True)
