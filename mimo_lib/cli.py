@@ -209,12 +209,18 @@ def _impute(args: argparse.Namespace) -> None:
     import numpy as np
 
     run, windows = _run_windows(args)
-    imputed = run.impute(windows, args.missing)
+    if args.calibrate is None:
+        imputed = run.impute(windows, args.missing)
+    elif args.input is None:
+        raise ValueError("--calibrate needs --input: recordings whose first seconds hold the missing sensors")
+    else:
+        imputed = run.impute(run.read_recordings(args.input), args.missing, calibrate_seconds=args.calibrate)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, windows=imputed, observed=windows.windows, subjects=np.asarray(windows.subjects).astype(str),
              starts=np.asarray(windows.starts, dtype=float), modalities=np.array(run.modalities),
-             missing=np.array(args.missing))
-    print(f"{', '.join(args.missing)} imputed for {len(imputed)} windows (normalised scale) -> {args.out}")
+             missing=np.array(args.missing), calibrate_seconds=np.array(args.calibrate or 0.0))
+    calibration = "" if args.calibrate is None else f", calibrated on the first {args.calibrate:g} s of each recording"
+    print(f"{', '.join(args.missing)} imputed for {len(imputed)} windows (normalised scale{calibration}) -> {args.out}")
 
 
 def _reconstruct(args: argparse.Namespace) -> None:
@@ -282,7 +288,7 @@ EXAMPLES = {
     "encode": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --out latents.parquet",
     "decode": "mimo decode --run runs/demo/fusion=concat --input latents.parquet --out windows.npz",
     "encode --bits": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --bits 8 --out code.npz",
-    "impute": "mimo impute --run runs/demo/fusion=concat --missing RESP --input data/raw/synthetic --out imputed.npz",
+    "impute": "mimo impute --run runs/demo/fusion=concat --missing RESP --input data/raw/synthetic --calibrate 30 --out imputed.npz",
     "reconstruct": "mimo reconstruct --run runs/demo/fusion=concat --input data/raw/synthetic --out reconstructed --format csv",
     "fidelity": "mimo fidelity --run runs/demo/fusion=concat --split test",
     "robustness": "mimo robustness --run runs/demo/fusion=concat",
@@ -360,6 +366,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_input(impute)
     impute.add_argument("--missing", action="append", required=True, metavar="MODALITY",
                         help="a modality absent at the input (repeatable)")
+    impute.add_argument("--calibrate", type=float, default=None, metavar="SECONDS",
+                        help="adapt the model to each recording on its first SECONDS, where the missing sensors "
+                             "were still worn (needs --input)")
     impute.add_argument("--out", type=Path, required=True, help="output .npz")
     impute.set_defaults(handler=_impute)
 

@@ -238,6 +238,8 @@ class TrainingConfig(_Section):
     stretch: float = Field(0.0, ge=0, lt=1)
     modality_dropout: Annotated[float, Field(ge=0, lt=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] = 0.0
     missing_weight: float = Field(0.03, ge=0, le=1)
+    missing_polarity: Literal["kept", "free"] = "kept"
+    missing_lag_seconds: float = Field(0.0, ge=0)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None
     threads: int | None = Field(None, ge=1)

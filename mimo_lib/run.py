@@ -16,7 +16,7 @@ reconstruction in the recording's units (``reconstruction * std + mean``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mimo_lib.calibration.stretch import calibration_stretch
 from mimo_lib.config import CorruptionConfig, Params
 from mimo_lib.data.normalization import normalize
 from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
@@ -33,6 +34,7 @@ from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import as_windowset, impute, latents, predict, present_mask
 from mimo_lib.reconstruction import RecordingReconstruction, stitch_prepared
+from mimo_lib.training.adaptation import DEFAULT_ADAPTATION, AdaptationConfig, adapt_imputer
 from mimo_lib.training.checkpoint import load_model
 
 Source = str | Path | Recording | Sequence[Recording] | WindowSet | np.ndarray
@@ -100,6 +102,9 @@ class TrainedRun:
         tree["data"]["modalities"] = [m for m in self.modalities if m not in missing]
         for section, key in (("data", "kinds"), ("preprocessing", "bands"), ("loss", "modality_weights")):
             tree[section][key] = {m: v for m, v in tree[section][key].items() if m not in missing}
+        dropout = tree["training"]["modality_dropout"]
+        if isinstance(dropout, dict):
+            tree["training"]["modality_dropout"] = {m: v for m, v in dropout.items() if m not in missing}
         return Params.model_validate(tree)
 
     def _normalize(self, raw: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
@@ -159,6 +164,8 @@ class TrainedRun:
         missing: Sequence[str] = (),
         reconstructor: Callable[[np.ndarray], np.ndarray] | None = None,
         batch_size: int = 256,
+        calibrate_seconds: float | None = None,
+        adaptation: AdaptationConfig = DEFAULT_ADAPTATION,
     ) -> list[RecordingReconstruction]:
         """Each recording back as continuous signals at the run's target rate, in recording units.
 
@@ -170,7 +177,17 @@ class TrainedRun:
         kept window covers (dropped by quality control, or the tail) are NaN.
         A missing modality's scale was never recorded: its rows stay on the model's
         normalised scale.
+
+        With ``calibrate_seconds`` the ``missing`` modalities must be recorded at the
+        start of each recording: the model is adapted to it there (:meth:`calibrated`),
+        and their rows are NaN over that calibration stretch, where they were recorded
+        and nothing was imputed.
         """
+        if calibrate_seconds is not None:
+            if reconstructor is not None:
+                raise ValueError("calibrate_seconds adapts the run's own model; it cannot apply to a reconstructor")
+            return [self._calibrated_reconstruction(recording, missing, calibrate_seconds, adaptation, batch_size)
+                    for recording in self._recordings(source)]
         if isinstance(source, (str, Path)):
             source = self.read_recordings(source, missing)
         recordings = [source] if isinstance(source, Recording) else _recording_list(source)
@@ -188,6 +205,46 @@ class TrainedRun:
                 windows = np.where(present[:, None], model_windows.denormalize(recon), recon)
             results.append(stitch_prepared(prepared, windows, self.modalities, present, rate, recording.rates))
         return results
+
+    def _calibrated_reconstruction(self, recording: Recording, missing: Sequence[str], seconds: float,
+                                   adaptation: AdaptationConfig, batch_size: int) -> RecordingReconstruction:
+        (result,) = self.calibrated(recording, missing, seconds, adaptation).reconstruct(
+            recording, missing, batch_size=batch_size)
+        stretch = min(result.length, round(seconds * result.rate))
+        result.reconstruction[~present_mask(self.modalities, list(missing)), :stretch] = np.nan
+        return result
+
+    def _recordings(self, source: str | Path | Recording | Sequence[Recording]) -> list[Recording]:
+        """Recordings with every modality of the run: read from a path, or given."""
+        if isinstance(source, (str, Path)):
+            return self.read_recordings(source)
+        if isinstance(source, (WindowSet, np.ndarray)):
+            raise TypeError(f"calibration needs whole recordings (a path, a Recording or a list of them), not "
+                            f"{type(source).__name__}: the calibration stretch must hold the missing sensors")
+        return [source] if isinstance(source, Recording) else _recording_list(source)
+
+    def calibrated(self, recording: Recording, missing: Sequence[str], seconds: float,
+                   adaptation: AdaptationConfig = DEFAULT_ADAPTATION) -> TrainedRun:
+        """This run with its model adapted to one recording, to impute ``missing`` there.
+
+        The first ``seconds`` of ``recording`` (the calibration stretch,
+        :func:`mimo_lib.calibration.stretch.calibration_stretch`) must hold every
+        modality; its windows (one every ``adaptation.stride_seconds``, quality
+        controlled as in training) fine-tune the fusion and decoders to reconstruct
+        ``missing`` with them masked (:func:`mimo_lib.training.adaptation.adapt_imputer`).
+        """
+        pre = self.params.preprocessing
+        stretch = calibration_stretch(recording, seconds, list(missing), pre.window_seconds, pre.flat_std)
+        params = self.params.model_copy(deep=True)
+        params.preprocessing.stride_seconds = adaptation.stride_seconds
+        prepared = prepare_recording(stretch, params)
+        if not len(prepared.windows):
+            reasons = {reason: count for reason, count in prepared.dropped.items() if count}
+            raise ValueError(f"subject {recording.subject}: no {pre.window_seconds:g} s window of the calibration "
+                             f"stretch [0, {seconds:g}) s passes quality control (dropped per reason: {reasons})")
+        windows, _ = self._normalize(prepared.windows, np.full(len(prepared.windows), recording.subject))
+        model = adapt_imputer(self.model, windows, list(missing), self.params.loss, adaptation)
+        return replace(self, model=model)
 
     def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256) -> pd.DataFrame:
         """One row per window: subject, start, latent vector, fusion weights and normalisation statistics.
@@ -239,13 +296,22 @@ class TrainedRun:
         std = frame[stats[len(self.modalities):]].to_numpy(np.float64)[:, :, None]
         return (recon * std + mean).astype(np.float32)
 
-    def impute(self, source: Source, missing: list[str], batch_size: int = 256) -> np.ndarray:
+    def impute(self, source: Source, missing: list[str], batch_size: int = 256, calibrate_seconds: float | None = None,
+               adaptation: AdaptationConfig = DEFAULT_ADAPTATION) -> np.ndarray:
         """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.model.inference.impute`).
 
         Values are on the model's normalised scale: the statistics of a sensor that
         was never recorded are unknown, so its physical scale cannot be restored.
+        With ``calibrate_seconds`` each recording's first seconds, where the ``missing``
+        sensors were still worn, adapt the model to it first (:meth:`calibrated`);
+        the windows are those of :meth:`windows` (``source, missing``) in the same
+        order, and those starting inside the calibration stretch overlap the fit.
         """
-        return impute(self.model, self.windows(source, missing), missing, batch_size)
+        if calibrate_seconds is None:
+            return impute(self.model, self.windows(source, missing), missing, batch_size)
+        parts = [self.calibrated(recording, missing, calibrate_seconds, adaptation).impute(recording, missing, batch_size)
+                 for recording in self._recordings(source)]
+        return np.concatenate(parts)
 
 
     def write_robustness(self, split: str = "test", sets: dict[str, WindowSet] | None = None,

@@ -70,6 +70,30 @@ def test_throughput_benchmark_tiny() -> None:
     assert "grouped fp32" in stdout and "loop fp32" in stdout and "fraction of mm peak" in stdout
 
 
+def test_missing_sensor_benchmark_on_one_test_subject(bidmc_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "missing"
+    stdout = _run(
+        "benchmarks/bench_missing.py", "--params", "params/bidmc.yaml", "--set", f"data.root={bidmc_dir / 'bidmc_csv'}",
+        "--set", 'data.splits={"train": ["01"], "test": ["36"]}', "--set", "data.optional_test_subjects=[]",
+        "--set", f"paths.processed={tmp_path / 'processed'}", "--set", "model.base_width=4",
+        "--set", "model.latent_dim=16", "--set", "model.latent_steps=2", "--set", "training.device=cpu",
+        "--seeds", "0", "--epochs", "1", "--calibrate", "120", "--runs", str(tmp_path / "runs"), "--out", str(out),
+    )
+    assert "## Without the sensor (test subjects 36; seeds 0)" in stdout
+    assert "## Calibrated on the first 120 s, scored after it" in stdout
+    without = pd.read_csv(tmp_path / "missing_without_sensor.csv", dtype={"subject": str})
+    assert set(without["method"]) == {"real RESP", "imputed", "PPG-derived RIAV", "PPG-derived RIFV",
+                                      "PPG-derived RIIV", "constant 21.0", "PLETH pulse rate"}
+    assert set(without.loc[without["modality"] == "II", "measure"]) == {"heart_rate_mae_8s", "r_peak_f1_50ms"}
+    calibrated = pd.read_csv(tmp_path / "missing_calibrated.csv", dtype={"subject": str})
+    assert set(calibrated["subject"]) == {"36"} and set(calibrated["modality"]) == {"RESP", "II"}
+    assert set(calibrated["method"]) == {"uncalibrated", "uncalibrated + sign, gain, delay",
+                                        "calibration stretch only", "calibrated"}
+    assert calibrated.loc[calibrated["measure"] == "r", "value"].between(-1, 1).all()
+    assert out.with_suffix(".md").read_text().startswith("## Without the sensor")
+    assert (tmp_path / "runs" / "seed0" / "II" / "checkpoints" / "best.pt").is_file()
+
+
 def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
     from helpers import smoke_run
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mimo_lib.config import LossConfig
-from mimo_lib.training.loss import HybridLoss
+from mimo_lib.training.loss import HybridLoss, align_target
 
 MODALITIES = ["ECG", "PPG"]
 
@@ -75,3 +75,18 @@ def test_window_weights_scale_errors_and_slices_add_up_to_the_batch() -> None:
     # each slice's total weighted by its share of the batch gives the whole batch's total
     parts = [loss(rec[s], tgt[s], weights[s]).total * 2 / 4 for s in (slice(0, 2), slice(2, 4))]
     assert (parts[0] + parts[1]).item() == pytest.approx(terms.total.item())
+
+
+def test_a_masked_targets_sign_and_shift_follow_the_reconstruction() -> None:
+    target = torch.randn(2, 2, 50)
+    reconstruction = torch.roll(target, 3, dims=2)
+    reconstruction[0, 1] *= -1
+    free = torch.tensor([[True, True], [True, False]])
+    aligned = align_target(reconstruction, target, free, max_shift=5, polarity=True)
+    torch.testing.assert_close(aligned[free], reconstruction[free])
+    torch.testing.assert_close(aligned[1, 1], target[1, 1])  # not free: left as it is
+    kept_sign = align_target(reconstruction, target, free, max_shift=5, polarity=False)
+    torch.testing.assert_close(kept_sign[0, 0], reconstruction[0, 0])
+    assert not torch.allclose(kept_sign[0, 1], reconstruction[0, 1])  # a negated target needs polarity
+    unshifted = align_target(reconstruction, target, free, max_shift=0, polarity=True)
+    assert not torch.allclose(unshifted[0, 0], reconstruction[0, 0])  # a shift of 3 needs max_shift >= 3

@@ -14,7 +14,8 @@ from mimo_lib.evaluation.robustness import corrupt_windows, evaluate_denoising, 
 from mimo_lib.model import build_model
 from mimo_lib.model.inference import impute, impute_each, present_mask
 from mimo_lib.run import load_run
-from mimo_lib.training.trainer import train
+from mimo_lib.training.loss import HybridLoss
+from mimo_lib.training.trainer import loss_weights, train
 
 NOISE_ONLY = CorruptionConfig(probability=1.0, noise_snr_db=10.0, wander_amplitude=0.0, burst_amplitude=0.0,
                               dropouts=False)
@@ -96,6 +97,17 @@ def test_a_modality_always_dropped_trains_an_imputer_for_it(tmp_path, sets):
     zeros_mse = float((sets["test"].windows[:, 1] ** 2).mean())
     assert table.loc[("PPG", "missing"), "mse"] < 0.6 * zeros_mse
     assert load_params(run.run_dir / "params.yaml").training.dropout_probabilities(MODALITIES) == [0.0, 1.0]
+
+
+def test_validation_masks_a_modality_that_training_always_masks(tmp_path, sets):
+    run = _train(tmp_path, sets, **{"training.modality_dropout": {"PPG": 1.0}, "training.missing_weight": 1.0,
+                                    "training.epochs": 1, "training.bf16": False})
+    windows = torch.from_numpy(sets["val"].windows)
+    present = torch.tensor([True, False]).expand(len(windows), -1)
+    with torch.no_grad():
+        reconstruction = run.model(windows, present).reconstruction
+    expected = HybridLoss(tiny_params(tmp_path).loss, MODALITIES)(reconstruction, windows, loss_weights(present, 1.0))
+    assert run.history["val_loss"].iloc[0] == pytest.approx(expected.total.item(), rel=1e-4)
 
 
 def test_impute_each_takes_each_modality_from_its_own_absent_pass(dropout_run, sets):

@@ -55,6 +55,26 @@ class LossTerms:
         return values
 
 
+@torch.no_grad()
+def align_target(reconstruction: Tensor, target: Tensor, free: Tensor, max_shift: int, polarity: bool) -> Tensor:
+    """``target`` ``[B, M, T]`` moved towards ``reconstruction`` where ``free`` ``[B, M]`` is true.
+
+    There each window is rolled (circularly) by the shift in ±``max_shift`` samples
+    and, with ``polarity``, given the sign that brings it closest to the
+    reconstruction in squared error (the largest signed inner product: rolling and
+    negating keep the target's energy). Elsewhere the target is returned as is.
+    """
+    shifts = torch.arange(-max_shift, max_shift + 1, device=target.device)
+    products = torch.stack([(reconstruction * torch.roll(target, int(k), dims=2)).sum(dim=2) for k in shifts])
+    fit = products.abs() if polarity else products
+    best = fit.argmax(dim=0)  # [B, M]
+    sign = torch.where(polarity & (products.gather(0, best[None])[0] < 0), -1.0, 1.0).to(target.dtype)
+    length = target.shape[2]
+    index = (torch.arange(length, device=target.device) - shifts[best][..., None]) % length
+    aligned = torch.gather(target, 2, index) * sign[..., None]
+    return torch.where(free.to(torch.bool)[..., None], aligned, target)
+
+
 class HybridLoss(nn.Module):
     """``(1 - λ)`` weighted MSE ``+ λ`` weighted spectral loss over windows ``[B, M, T]``."""
 

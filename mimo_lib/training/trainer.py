@@ -25,6 +25,14 @@ Rules a user can rely on:
   input is corrupted by :func:`mimo_lib.training.corruption.corrupt` (drawing from the same
   seeded generator) while the loss compares against the clean window (after the
   random crop, if any). Validation stays clean.
+- **Missing modalities.** ``training.modality_dropout`` masks modalities at the input;
+  their reconstruction error weighs ``training.missing_weight``. A modality masked
+  with probability 1 (an imputer) is masked in validation too, so the best
+  checkpoint is the best imputer. ``training.missing_polarity: free`` and
+  ``training.missing_lag_seconds`` score a masked modality against its target
+  negated and/or rolled, whichever fits each window best
+  (:func:`mimo_lib.training.loss.align_target`): for a signal whose sign or delay
+  relative to the others differs between subjects.
 - **Several processes.** Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped
   in DistributedDataParallel (``nccl`` on CUDA, ``gloo`` on CPU) with BatchNorm
   statistics synchronised across ranks. ``training.batch_size`` is the GLOBAL batch:
@@ -72,7 +80,7 @@ from mimo_lib.training.checkpoint import (
 )
 from mimo_lib.training.corruption import corrupt
 from mimo_lib.training.distributed import Topology
-from mimo_lib.training.loss import HybridLoss
+from mimo_lib.training.loss import HybridLoss, align_target
 from mimo_lib.training.schedule import EpochSchedule
 from mimo_lib.training.threads import busy_cores_hint, training_threads, use_threads
 
@@ -151,6 +159,9 @@ class _Trainer:
         self.dropout_probabilities = self.cfg.dropout_probabilities(self.modalities)
         self.normalization = _model_normalization(sets["train"])
         self.rate = float(sets["train"].rate)
+        self.max_shift = round(self.cfg.missing_lag_seconds * self.rate)
+        always_absent = np.array(self.dropout_probabilities) >= 1
+        self.validation_present = torch.from_numpy(~always_absent) if always_absent.any() else None
         self.device = device
         self.generator = seed_everything(self.cfg.seed)
         self.model = build_model(params.model, self.modalities, self.window_length).to(self.device)
@@ -225,6 +236,9 @@ class _Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             output = self.step_model(inputs, present)
         weights = None if present is None else loss_weights(present, self.cfg.missing_weight)
+        if present is not None and (self.max_shift or self.cfg.missing_polarity == "free"):
+            target = align_target(output.reconstruction.float(), target, ~present.to(torch.bool), self.max_shift,
+                                  self.cfg.missing_polarity == "free")
         return self.loss_fn(output.reconstruction.float(), target, weights)
 
     def _fail(self, epoch: int, split: str, terms: dict[str, float]) -> None:
@@ -286,7 +300,10 @@ class _Trainer:
         sums = torch.zeros(len(self.metric_keys) + 1, dtype=torch.float64, device=self.device)
         for start in range(first, stop, self.cfg.batch_size):
             batch = self.data[split].span(start, min(start + self.cfg.batch_size, stop))
-            values = self._forward_loss(batch, batch, None).as_dict()
+            present = None
+            if self.validation_present is not None:
+                present = self.validation_present.to(self.device).expand(len(batch), -1)
+            values = self._forward_loss(batch, batch, present).as_dict()
             sums += torch.tensor([values[key] for key in self.metric_keys] + [1.0], dtype=torch.float64,
                                  device=self.device) * len(batch)
         totals = distributed.sum_across(sums).tolist()
