@@ -34,6 +34,7 @@ beside its uncalibrated and calibrated imputation and their breathing rates
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -237,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table1.to_csv(args.out.parent / f"{args.out.name}_without_sensor.csv", index=False)
         table2.to_csv(args.out.parent / f"{args.out.name}_calibrated.csv", index=False)
-        args.out.with_suffix(".md").write_text(text + "\n")
+        command = " ".join(["benchmarks/bench_missing.py", *(argv if argv is not None else sys.argv[1:])])
+        args.out.with_suffix(".md").write_text(f"Command: `{command}`\n\n{text}\n")
 
 
 if __name__ == "__main__":

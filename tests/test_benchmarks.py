@@ -90,7 +90,7 @@ def test_missing_sensor_benchmark_on_one_test_subject(bidmc_dir: Path, tmp_path:
     assert set(calibrated["method"]) == {"uncalibrated", "uncalibrated + sign, gain, delay",
                                         "calibration stretch only", "calibrated"}
     assert calibrated.loc[calibrated["measure"] == "r", "value"].between(-1, 1).all()
-    assert out.with_suffix(".md").read_text().startswith("## Without the sensor")
+    assert out.with_suffix(".md").read_text().startswith("Command: `benchmarks/bench_missing.py --params params/bidmc.yaml")
     assert (tmp_path / "runs" / "seed0" / "II" / "checkpoints" / "best.pt").is_file()
 
 
