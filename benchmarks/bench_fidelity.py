@@ -28,9 +28,10 @@ import torch
 
 from mimo_lib.config import load_params
 from mimo_lib.data.prepare import prepare, split_subjects
+from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.sources import load_recordings
 from mimo_lib.evaluation.evaluate import evaluate_model
-from mimo_lib.physiology import ORIGINAL, fidelity_beside_pca, fidelity_summary
+from mimo_lib.physiology import ORIGINAL, fidelity_summary, reconstructions_beside_pca, score_reconstructions
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import load_run
 from mimo_lib.training.trainer import train
@@ -78,9 +79,9 @@ def run_seed(base_overrides: list[str], args: argparse.Namespace, seed: int, run
     evaluation = evaluate_model(result.model, sets, "test")
     run = load_run(result.run_dir)
     recordings = load_recordings(params, split_subjects(params)["test"])
-    table = fidelity_beside_pca(run, recordings).assign(seed=seed)
-    joins = join_error_ratio(run.reconstruct(recordings), params.preprocessing.window_seconds,
-                             params.preprocessing.stride_seconds)
+    methods = reconstructions_beside_pca(run, recordings)
+    table = score_reconstructions(methods, modality_kinds(params)).assign(seed=seed)
+    joins = join_error_ratio(methods[MODEL], params.preprocessing.window_seconds, params.preprocessing.stride_seconds)
     snr = evaluation.per_modality["snr_db"].unstack("method")
     info = {"seed": seed, "best_epoch": result.best_epoch, "epochs": len(result.history),
             **{f"snr {m} {method}": snr.loc[m, method] for m in snr.index for method in snr.columns},

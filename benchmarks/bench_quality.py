@@ -37,7 +37,7 @@ import torch
 from mimo_lib.config import Params, load_params
 from mimo_lib.data.prepare import SPLITS, prepare
 from mimo_lib.data.types import WindowSet
-from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.baselines import fit_pca
 from mimo_lib.evaluation.coupling import lagged_coupling, slow_coupling
 from mimo_lib.evaluation.evaluate import metrics_table
 from mimo_lib.evaluation.robustness import score_imputation
@@ -159,8 +159,8 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
     imputation: dict[str, list[pd.DataFrame]] | None = {"pooled": [], "subjects": []} if args.imputation else None
     with tempfile.TemporaryDirectory() as scratch:
         for latent in args.latent:
-            k = min(latent, len(sets["train"]))
-            pca = PCABaseline(k).fit(sets["train"].windows)
+            pca = fit_pca(sets["train"].windows, latent)
+            k = pca.n_components
             table = metrics_table(sets["test"], pca.reconstruct(sets["test"].windows), f"pca-{k}")
             rows += summary_rows(table, latent=latent, method=f"pca-{k}", variant="-", fusion="-", seed=0)
             for name, extra in variants:

@@ -36,6 +36,11 @@ from mimo_lib.physiology import RATE_SPANS, reference_breaths
 from mimo_lib.reconstruction import RecordingReconstruction
 
 Reconstructions = Sequence[RecordingReconstruction]
+SCORE_COLUMNS = ["subject", "value", "n_scored", "n_not_scored"]
+
+
+def _score_row(recording: RecordingReconstruction, value: float, n_scored: int, n_not_scored: int) -> dict:
+    return dict(zip(SCORE_COLUMNS, (recording.subject, value, n_scored, n_not_scored), strict=True))
 
 
 def _pairs(first: Reconstructions, second: Reconstructions) -> list[tuple[RecordingReconstruction, RecordingReconstruction]]:
@@ -125,9 +130,8 @@ def constant_rate_errors(recordings: Reconstructions, modality: str, value: floa
         span = round(RATE_SPANS["resp"][2] * recording.rate)
         reference[np.arange(len(reference)) * span < from_seconds * recording.rate] = np.nan
         error = rate_error(reference, np.full(len(reference), value))
-        rows.append({"subject": recording.subject, "value": error.mae, "n_scored": error.n_scored,
-                     "n_not_scored": error.n_not_scored})
-    return pd.DataFrame(rows, columns=["subject", "value", "n_scored", "n_not_scored"])
+        rows.append(_score_row(recording, error.mae, error.n_scored, error.n_not_scored))
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def pulse_rate_errors(recordings: Reconstructions, ppg: str, ecg: str) -> pd.DataFrame:
@@ -142,9 +146,8 @@ def pulse_rate_errors(recordings: Reconstructions, ppg: str, ecg: str) -> pd.Dat
                             recording.length, span_s, np.isfinite(recording.original[_row(recording, name)]))
                  for name, kind in ((ecg, "ecg"), (ppg, "ppg"))]
         error = rate_error(*rates)
-        rows.append({"subject": recording.subject, "value": error.mae, "n_scored": error.n_scored,
-                     "n_not_scored": error.n_not_scored})
-    return pd.DataFrame(rows, columns=["subject", "value", "n_scored", "n_not_scored"])
+        rows.append(_score_row(recording, error.mae, error.n_scored, error.n_not_scored))
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def _fit_on_stretch(sources: np.ndarray, target: np.ndarray, stretch: int, max_lag: int) -> np.ndarray:
@@ -207,6 +210,6 @@ def window_correlations(recordings: Reconstructions, modality: str, starts: dict
         original, reconstruction = recording.original[index][span], recording.reconstruction[index][span]
         finite = np.isfinite(original).all(axis=1) & np.isfinite(reconstruction).all(axis=1)
         r = pearson_r(original[finite], reconstruction[finite])
-        rows.append({"subject": recording.subject, "value": float(np.nanmean(r)) if len(r) else np.nan,
-                     "n_scored": int(finite.sum()), "n_not_scored": int((~finite).sum())})
-    return pd.DataFrame(rows, columns=["subject", "value", "n_scored", "n_not_scored"])
+        rows.append(_score_row(recording, float(np.nanmean(r)) if len(r) else np.nan, int(finite.sum()),
+                               int((~finite).sum())))
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)

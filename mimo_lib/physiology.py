@@ -20,7 +20,7 @@ import pandas as pd
 from mimo_lib.data.annotations import read_bidmc_breaths, read_wfdb_beats
 from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.types import Recording
-from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.baselines import PCABaseline, fit_pca
 from mimo_lib.evaluation.evaluate import MODEL_METHOD
 from mimo_lib.evaluation.fidelity import DETECTORS, KINDS, score_recording, span_rates, summarize_scores
 from mimo_lib.reconstruction import RecordingReconstruction
@@ -117,20 +117,25 @@ def fidelity_summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def pca_for(run: TrainedRun) -> PCABaseline:
     """PCA with as many components as the run's latent, fitted on the run's training windows."""
-    train = run.split("train")
-    return PCABaseline(min(run.model.latent_dim, len(train), train.windows[0].size)).fit(train.windows)
+    return fit_pca(run.split("train").windows, run.model.latent_dim)
+
+
+def reconstructions_beside_pca(
+    run: TrainedRun, recordings: str | Path | list[Recording]
+) -> dict[str, list[RecordingReconstruction]]:
+    """Whole reconstructions of the run's model and of PCA at equal latent size (:func:`pca_for`), by method."""
+    if isinstance(recordings, (str, Path)):
+        recordings = run.read_recordings(recordings)
+    pca = pca_for(run)
+    return {
+        MODEL_METHOD: run.reconstruct(recordings),
+        f"pca-{pca.n_components}": run.reconstruct(recordings, reconstructor=pca.reconstruct),
+    }
 
 
 def fidelity_beside_pca(run: TrainedRun, recordings: str | Path | list[Recording]) -> pd.DataFrame:
     """:func:`score_reconstructions` of the run's model and of PCA at equal latent size on the same recordings."""
-    if isinstance(recordings, (str, Path)):
-        recordings = run.read_recordings(recordings)
-    pca = pca_for(run)
-    methods = {
-        MODEL_METHOD: run.reconstruct(recordings),
-        f"pca-{pca.n_components}": run.reconstruct(recordings, reconstructor=pca.reconstruct),
-    }
-    return score_reconstructions(methods, modality_kinds(run.params))
+    return score_reconstructions(reconstructions_beside_pca(run, recordings), modality_kinds(run.params))
 
 
 RATE_SPANS = {"ecg": ("heart rate", "bpm", 8.0), "ppg": ("pulse rate", "bpm", 8.0), "resp": ("breathing rate", "breaths/min", 32.0)}

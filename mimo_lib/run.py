@@ -32,7 +32,7 @@ from mimo_lib.data.sources import load_recordings
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
-from mimo_lib.model.inference import as_windowset, impute, latents, predict, present_mask
+from mimo_lib.model.inference import as_windowset, decode_latent, impute, latents, predict, present_mask
 from mimo_lib.reconstruction import RecordingReconstruction, stitch_prepared
 from mimo_lib.training.adaptation import DEFAULT_ADAPTATION, AdaptationConfig, adapt_imputer
 from mimo_lib.training.checkpoint import load_model
@@ -265,7 +265,6 @@ class TrainedRun:
                 columns.update({f"{key}_{m}": stats[:, i] for i, m in enumerate(self.modalities)})
         return pd.DataFrame(columns)
 
-    @torch.no_grad()
     def decode(self, frame: pd.DataFrame, physical: bool = True, batch_size: int = 256) -> np.ndarray:
         """Reconstructions ``(N, M, T)`` from an :meth:`encode` frame.
 
@@ -277,13 +276,7 @@ class TrainedRun:
             raise ValueError(f"frame lacks latent column(s) {missing[:4]}{' …' if len(missing) > 4 else ''}; "
                              f"this run's latent has {self.model.latent_dim} columns latent_0 … "
                              f"latent_{self.model.latent_dim - 1}")
-        latent = torch.from_numpy(frame[self.latent_columns].to_numpy(np.float32))
-        device = next(self.model.parameters()).device
-        self.model.eval()
-        recon = np.concatenate([
-            self.model.decode(latent[i:i + batch_size].to(device)).float().cpu().numpy()
-            for i in range(0, len(latent), batch_size)
-        ]) if len(latent) else np.empty((0, len(self.modalities), self.model.window_length), np.float32)
+        recon = decode_latent(self.model, frame[self.latent_columns].to_numpy(np.float32), batch_size)
         if not physical:
             return recon
         stats = [f"{key}_{m}" for key in ("mean", "std") for m in self.modalities]
@@ -312,7 +305,6 @@ class TrainedRun:
         parts = [self.calibrated(recording, missing, calibrate_seconds, adaptation).impute(recording, missing, batch_size)
                  for recording in self._recordings(source)]
         return np.concatenate(parts)
-
 
     def write_robustness(self, split: str = "test", sets: dict[str, WindowSet] | None = None,
                          corruption: CorruptionConfig | None = None, seed: int = 0) -> list[Path]:

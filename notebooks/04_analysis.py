@@ -46,7 +46,7 @@ from mimo_lib.plots.reconstruction import (
 )
 from mimo_lib.evaluation.robustness import score_imputation
 from mimo_lib.model.inference import impute_each
-from mimo_lib.physiology import fidelity_beside_pca, fidelity_summary, rate_pairs
+from mimo_lib.physiology import fidelity_summary, rate_pairs, reconstructions_beside_pca, score_reconstructions
 from mimo_lib.plots.physiology import plot_bland_altman, plot_peaks
 from mimo_lib.reports import evaluate_run, evaluation_examples
 from mimo_lib.run import load_run
@@ -129,7 +129,8 @@ save(plot_fusion_weights(evaluation.weights, windows.modalities), figures_dir, f
 # %%
 test_recordings = load_recordings(params, split_subjects(params)[split])
 kinds = modality_kinds(params)
-fidelity = fidelity_beside_pca(run, test_recordings)
+whole = reconstructions_beside_pca(run, test_recordings)
+fidelity = score_reconstructions(whole, kinds)
 fidelity.to_csv(run_dir / f"fidelity_{split}.csv", index=False)
 fidelity_summary(fidelity).round(3)
 
@@ -138,15 +139,14 @@ fidelity_summary(fidelity).round(3)
 # seconds in the middle of the first test recording.
 
 # %%
-whole = run.reconstruct(test_recordings)
-save(plot_peaks(whole[0], kinds), figures_dir, f"peaks_{split}")
+save(plot_peaks(whole["mimo-ae"][0], kinds), figures_dir, f"peaks_{split}")
 
 # %% [markdown]
 # Bland–Altman: per span, the rate from the reconstruction minus the reference
 # rate, against their mean (heart and pulse rate over 8 s, breathing rate over 32 s).
 
 # %%
-pairs = rate_pairs(whole, kinds)
+pairs = rate_pairs(whole["mimo-ae"], kinds)
 if pairs.empty:
     print("no span had a rate on both sides (recordings too short, or no detections)")
 else:

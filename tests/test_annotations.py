@@ -19,25 +19,19 @@ def test_bidmc_breaths_per_annotator_with_padding_dropped(tmp_path):
     assert breaths["ann1"].dtype == np.int64
 
 
-def test_bidmc_breaths_errors_name_the_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="absent.csv"):
-        read_bidmc_breaths(tmp_path / "absent.csv")
-    wrong = tmp_path / "wrong.csv"
-    wrong.write_text("Time [s], RESP\n0,1\n")
-    with pytest.raises(ValueError, match=r"wrong\.csv: column 'Time \[s\]' is not a BIDMC breath column"):
-        read_bidmc_breaths(wrong)
-    text = tmp_path / "text.csv"
-    text.write_text("breaths ann1 [signal sample no]\n10\nabc\n")
-    with pytest.raises(ValueError, match=r"text\.csv: .*non-numeric entry 'abc'"):
-        read_bidmc_breaths(text)
-    fraction = tmp_path / "fraction.csv"
-    fraction.write_text("breaths ann1 [signal sample no]\n10.5\n")
-    with pytest.raises(ValueError, match=r"fraction\.csv: .*not sample indices"):
-        read_bidmc_breaths(fraction)
-    empty = tmp_path / "empty.csv"
-    empty.write_text("")
-    with pytest.raises(ValueError, match=r"empty\.csv"):
-        read_bidmc_breaths(empty)
+@pytest.mark.parametrize(("name", "content", "error", "message"), [
+    ("absent.csv", None, FileNotFoundError, r"absent\.csv"),
+    ("wrong.csv", "Time [s], RESP\n0,1\n", ValueError, r"wrong\.csv: column 'Time \[s\]' is not a BIDMC breath column"),
+    ("text.csv", "breaths ann1 [signal sample no]\n10\nabc\n", ValueError, r"text\.csv: .*non-numeric entry 'abc'"),
+    ("fraction.csv", "breaths ann1 [signal sample no]\n10.5\n", ValueError, r"fraction\.csv: .*not sample indices"),
+    ("empty.csv", "", ValueError, r"empty\.csv"),
+])
+def test_bidmc_breaths_errors_name_the_file(tmp_path, name, content, error, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(error, match=message):
+        read_bidmc_breaths(path)
 
 
 def test_real_bidmc_breaths(bidmc_dir):

@@ -92,3 +92,9 @@ class PCABaseline:
         self._check(windows)
         parts = [self.decode(self._encode_chunk(chunk)) for chunk in row_chunks(windows)]
         return np.concatenate(parts) if parts else np.empty((0, *self.shape_), dtype=np.float32)
+
+
+def fit_pca(windows: np.ndarray, n_components: int) -> PCABaseline:
+    """PCA with ``n_components``, or as many as ``(N, M, T)`` windows allow (``min(N, M*T)``), fitted on them."""
+    n, m, t = windows.shape
+    return PCABaseline(min(n_components, n, m * t)).fit(windows)

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 from mimo_lib.data.sources.numerics import window_numerics
 from mimo_lib.data.types import WindowSet
-from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.baselines import fit_pca
 from mimo_lib.evaluation.fidelity import DETECTORS
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import predict
@@ -129,8 +129,7 @@ def compare_probes(
 ) -> pd.DataFrame:
     """Predict ``column`` from the latent, from PCA codes of the same size (fitted on train) and, with
     ``kinds``, from NeuroKit2 rates of the raw windows."""
-    k = train_latent.shape[1]
-    pca = PCABaseline(min(k, len(train), train.windows[0].size)).fit(train.windows)
+    pca = fit_pca(train.windows, train_latent.shape[1])
     window_seconds = train.window_length / train.rate
     train_y = window_numerics(numerics_frame, train.subjects, train.starts, window_seconds, column)
     test_y = window_numerics(numerics_frame, test.subjects, test.starts, window_seconds, column)

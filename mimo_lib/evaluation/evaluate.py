@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mimo_lib.data.types import WindowSet
-from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.baselines import fit_pca
 from mimo_lib.evaluation.metrics import METRICS, reconstruction_metrics
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import predict
@@ -82,9 +82,8 @@ def evaluate_model(
         if needed not in sets or len(sets[needed]) == 0:
             raise ValueError(f"evaluation needs a non-empty {needed!r} split; available: {sorted(sets)}")
     windows = sets[split]
-    k = n_components or model.latent_dim
-    k = min(k, len(sets["train"]), sets["train"].windows[0].size)
-    baseline = PCABaseline(k).fit(sets["train"].windows)
+    baseline = fit_pca(sets["train"].windows, n_components or model.latent_dim)
+    k = baseline.n_components
     baseline_recon = baseline.reconstruct(windows.windows)
     recon, latent, weights = predict(model, windows, batch_size)
     methods = [MODEL_METHOD, f"pca-{k}"]

@@ -45,6 +45,19 @@ def _outputs(
         yield model(batch, batch_mask)
 
 
+def _collect(
+    model: MiMoAE, windowset: WindowSet, batch_size: int, present: np.ndarray | None, reconstructions: bool
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Reconstructions (when asked), latents and fusion weights of every batch, as numpy arrays."""
+    recon, latent, weights = [], [], []
+    for output in _outputs(model, windowset, batch_size, present):
+        if reconstructions:
+            recon.append(output.reconstruction.float().cpu().numpy())
+        latent.append(output.latent.float().reshape(len(output.latent), -1).cpu().numpy())
+        weights.append(output.weights.float().cpu().numpy())
+    return recon, latent, weights
+
+
 def predict(
     model: MiMoAE, windowset: WindowSet, batch_size: int = 256, present: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -53,11 +66,7 @@ def predict(
     ``present`` (bool ``(N, M)`` or ``(M,)``) marks which modalities the encoder may see;
     all by default. Runs on the model's device in eval mode.
     """
-    recon, latent, weights = [], [], []
-    for output in _outputs(model, windowset, batch_size, present):
-        recon.append(output.reconstruction.float().cpu().numpy())
-        latent.append(output.latent.float().reshape(len(output.latent), -1).cpu().numpy())
-        weights.append(output.weights.float().cpu().numpy())
+    recon, latent, weights = _collect(model, windowset, batch_size, present, reconstructions=True)
     return np.concatenate(recon), np.concatenate(latent), np.concatenate(weights)
 
 
@@ -79,10 +88,7 @@ def latents(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Latents ``(N, latent_dim)`` and fusion weights ``(N, M)`` as :func:`predict` gives them, without keeping
     the reconstructions (memory for the latents only)."""
-    latent, weights = [], []
-    for output in _outputs(model, windowset, batch_size, present):
-        latent.append(output.latent.float().reshape(len(output.latent), -1).cpu().numpy())
-        weights.append(output.weights.float().cpu().numpy())
+    _, latent, weights = _collect(model, windowset, batch_size, present, reconstructions=False)
     return np.concatenate(latent), np.concatenate(weights)
 
 
