@@ -12,7 +12,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -72,12 +72,16 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from mimo_lib.reports import evaluate_run, evaluation_figures, save_figures
+    from mimo_lib.reports import evaluate_recordings, evaluate_run, evaluation_figures, save_figures
 
-    evaluation = evaluate_run(args.run, split=args.split)
+    if args.input is None:
+        evaluation = evaluate_run(args.run, split=args.split or "test", checkpoint=args.checkpoint)
+    else:
+        evaluation = evaluate_recordings(args.run, args.input, checkpoint=args.checkpoint, **_reading(args))
     save_figures(evaluation_figures(evaluation), args.run / "figures")
-    _print_table(f"{args.split} metrics per modality", evaluation.per_modality)
-    _print_table(f"{args.split} metrics overall", evaluation.overall)
+    _print_table(f"{evaluation.split} metrics per modality", evaluation.per_modality)
+    _print_table(f"{evaluation.split} metrics overall", evaluation.overall)
+    print(f"-> {', '.join(str(path) for path in evaluation.files)}")
 
 
 def sweep_axes(args: argparse.Namespace) -> list[Axis]:
@@ -150,14 +154,25 @@ def _fetch_physionet(args: argparse.Namespace) -> None:
     print(f"{len(paths)} files in {args.dest or physionet_dest(args.database)}")
 
 
+def _reading(args: argparse.Namespace) -> dict[str, Any]:
+    """``mapping`` and ``storage`` of :meth:`mimo_lib.run.TrainedRun.read_recordings` from ``--map`` and ``--input-params``."""
+    from mimo_lib.data.renaming import parse_mapping
+    from mimo_lib.run import STORAGE_KEYS
+
+    storage = None
+    if getattr(args, "input_params", None) is not None:
+        data = load_params(args.input_params).data
+        storage = {key: getattr(data, key) for key in STORAGE_KEYS}
+    return {"mapping": parse_mapping(args.map), "storage": storage}
+
+
 def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
     """The run and the windows named by ``--input`` (recordings) or ``--split``."""
     from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
     if args.input is not None:
-        missing = getattr(args, "missing", [])
-        windows = run.windows(run.read_recordings(args.input, missing), missing)
+        windows = run.windows(args.input, getattr(args, "missing", []), **_reading(args))
         for subject, counts in windows.dropped.items():
             if sum(counts.values()):
                 print(f"{subject}: dropped windows {counts}")
@@ -188,6 +203,7 @@ def _decode(args: argparse.Namespace) -> None:
     import numpy as np
 
     from mimo_lib.coding import CodeFile, code_frame, is_code_file
+    from mimo_lib.data.renaming import check_mapping, parse_mapping, recorded_names
     from mimo_lib.run import load_run
 
     run = load_run(args.run, args.checkpoint)
@@ -199,9 +215,10 @@ def _decode(args: argparse.Namespace) -> None:
     if absent:
         raise ValueError(f"{args.input}: no column(s) {absent}; expected a file written by `mimo encode`")
     windows = run.decode(frame)
+    names = recorded_names(run.modalities, check_mapping(parse_mapping(args.map), run.modalities))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, windows=windows, subjects=frame["subject"].to_numpy(str),
-             starts=frame["start"].to_numpy(float), modalities=np.array(run.modalities))
+             starts=frame["start"].to_numpy(float), modalities=np.array(names))
     print(f"{windows.shape} reconstructed windows (N, M, T) -> {args.out}")
 
 
@@ -214,7 +231,7 @@ def _impute(args: argparse.Namespace) -> None:
     elif args.input is None:
         raise ValueError("--calibrate needs --input: recordings whose first seconds hold the missing sensors")
     else:
-        imputed = run.impute(run.read_recordings(args.input), args.missing, calibrate_seconds=args.calibrate)
+        imputed = run.impute(args.input, args.missing, calibrate_seconds=args.calibrate, **_reading(args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, windows=imputed, observed=windows.windows, subjects=np.asarray(windows.subjects).astype(str),
              starts=np.asarray(windows.starts, dtype=float), modalities=np.array(run.modalities),
@@ -225,6 +242,7 @@ def _impute(args: argparse.Namespace) -> None:
 
 def _reconstruct(args: argparse.Namespace) -> None:
     from mimo_lib.coding import CodeFile, is_code_file, reconstruct_code
+    from mimo_lib.data.renaming import recorded_names
     from mimo_lib.reconstruction import write_reconstructions
     from mimo_lib.run import load_run
 
@@ -234,7 +252,9 @@ def _reconstruct(args: argparse.Namespace) -> None:
             raise ValueError("--missing applies to recordings; a code file is decoded as it was coded")
         reconstructions = reconstruct_code(run, CodeFile.load(args.input), str(args.input))
     else:
-        reconstructions = run.reconstruct(args.input, args.missing)
+        reading = _reading(args)
+        reconstructions = run.reconstruct(args.input, args.missing, **reading)
+        reconstructions = [r.with_names(recorded_names(r.modalities, reading["mapping"])) for r in reconstructions]
     paths = write_reconstructions(reconstructions, args.out, args.format, run.params.data.time_column or "time")
     rows = [{"subject": r.subject, "samples": r.length, "windows": r.windows,
              **{f"uncovered {m}": n for m, n in r.uncovered.items()}} for r in reconstructions]
@@ -251,7 +271,7 @@ def _fidelity(args: argparse.Namespace) -> None:
 
     run = load_run(args.run, args.checkpoint)
     if args.input is not None:
-        recordings, name = run.read_recordings(args.input), args.input.stem
+        recordings, name = run.read_recordings(args.input, **_reading(args)), args.input.stem
     else:
         subjects = split_subjects(run.params).get(args.split)
         if not subjects:
@@ -272,18 +292,32 @@ def _robustness(args: argparse.Namespace) -> None:
         _print_table(path.stem, pd.read_csv(path))
 
 
-def _add_run_input(parser: argparse.ArgumentParser) -> None:
+def _add_reading_options(parser: argparse.ArgumentParser, storage: bool = True) -> None:
+    """``--map`` (and ``--input-params``): recordings from other devices."""
+    parser.add_argument("--map", action="append", default=[], metavar="NAME=MODALITY",
+                        help="the recordings' signal NAME is the run's MODALITY, e.g. --map RSP=RESP (repeatable)")
+    if storage:
+        parser.add_argument("--input-params", type=locate, default=None, metavar="FILE",
+                            help="params YAML whose data section says how the --input files are stored "
+                                 "(source, file_glob, subject_pattern, time_column, sampling_rate, bits_per_sample)")
+
+
+def _add_run_input(parser: argparse.ArgumentParser, required: bool = True) -> None:
     parser.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
     parser.add_argument("--checkpoint", default="best.pt", help="checkpoint file in <run>/checkpoints")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--input", type=locate, help="folder or file of recordings, read with the run's data params")
+    source = parser.add_mutually_exclusive_group(required=required)
+    source.add_argument("--input", type=locate, help="folder or file of recordings (.csv, WFDB .hea), read with the "
+                                                     "run's data params unless --input-params")
     source.add_argument("--split", help="a prepared split of the run's own data (train, val, test)")
+    _add_reading_options(parser)
 
 
 EXAMPLES = {
     "prepare": "mimo prepare --params params/default.yaml",
     "train": "mimo train --params params/default.yaml --set training.epochs=5",
     "evaluate": "mimo evaluate --run runs/demo/fusion=concat --split test",
+    "evaluate --input": "mimo evaluate --run runs/bidmc/fusion=concat --input data/raw/neurokit/bio_resting_5min_100hz.csv "
+                        "--input-params params/neurokit.yaml --map RSP=RESP --map PPG=PLETH --map ECG=II",
     "sweep": "mimo sweep --params params/default.yaml --grid model.fusion=concat,gated --grid training.seed=0,1,2",
     "encode": "mimo encode --run runs/demo/fusion=concat --input data/raw/synthetic --out latents.parquet",
     "decode": "mimo decode --run runs/demo/fusion=concat --input latents.parquet --out windows.npz",
@@ -324,8 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("evaluate", help="metrics of a trained run beside the PCA baseline")
-    evaluate.add_argument("--run", type=locate, required=True, help="run folder written by `mimo train`")
-    evaluate.add_argument("--split", default="test")
+    _add_run_input(evaluate, required=False)
     evaluate.set_defaults(handler=_evaluate)
 
     sweep = commands.add_parser(
@@ -360,6 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--input", type=locate, required=True,
                         help=".parquet or code file (.npz, --bits) written by `mimo encode`")
     decode.add_argument("--out", type=Path, required=True, help="output .npz (windows, subjects, starts, modalities)")
+    _add_reading_options(decode, storage=False)
     decode.set_defaults(handler=_decode)
 
     impute = commands.add_parser("impute", help="reconstruct missing modalities from the present ones -> npz")
@@ -384,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="output format when --out is a folder (default: from the suffix)")
     reconstruct.add_argument("--missing", action="append", default=[], metavar="MODALITY",
                              help="a modality absent at the input, imputed from the others (repeatable)")
+    _add_reading_options(reconstruct)
     reconstruct.set_defaults(handler=_reconstruct)
 
     fidelity = commands.add_parser(

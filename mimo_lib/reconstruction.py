@@ -8,7 +8,7 @@ window covered a sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,10 @@ class RecordingReconstruction:
     @property
     def length(self) -> int:
         return self.reconstruction.shape[1]
+
+    def with_names(self, names: list[str]) -> RecordingReconstruction:
+        """The same reconstruction with its modalities called ``names`` (in order), e.g. the recording's own."""
+        return replace(self, modalities=list(names))
 
     def frame(self, time_column: str = "time", which: str = "reconstruction") -> pd.DataFrame:
         """``time`` (seconds) plus one column per modality, of the reconstruction or the ``original``."""

@@ -7,6 +7,7 @@ figures cell by cell with the :mod:`mimo_lib.plots` functions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from mimo_lib.plots.reconstruction import (
     plot_reconstructions,
 )
 from mimo_lib.plots.training import plot_loss_curves
+from mimo_lib.run import load_run
 from mimo_lib.training.checkpoint import load_model
 from mimo_lib.training.trainer import TrainResult
 
@@ -117,4 +119,26 @@ def evaluate_run(
         sets = prepare(params, progress=progress)
     evaluation = evaluate_model(model, sets, split)
     evaluation.files = write_evaluation(evaluation, run_dir)
+    return evaluation
+
+
+def evaluate_recordings(
+    run_dir: str | Path,
+    recordings: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    storage: Mapping[str, Any] | None = None,
+    checkpoint: str = "best.pt",
+) -> Evaluation:
+    """Evaluate a run folder's checkpoint on recordings outside its data, and write the tables into it.
+
+    The recordings are read and prepared as :meth:`mimo_lib.run.TrainedRun.windows`
+    does (``mapping`` and ``storage`` for another device's files); PCA is fitted on
+    the run's own training windows, as for its splits. The evaluation is named
+    ``input-<file or folder name>`` (``metrics_input-<name>.csv`` and the rest).
+    """
+    run = load_run(run_dir, checkpoint)
+    windows = run.windows(recordings, mapping=mapping, storage=storage)
+    name = f"input-{Path(recordings).stem}"
+    evaluation = evaluate_model(run.model, {"train": run.split("train"), name: windows}, name)
+    evaluation.files = write_evaluation(evaluation, Path(run_dir))
     return evaluation

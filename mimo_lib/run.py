@@ -15,7 +15,8 @@ reconstruction in the recording's units (``reconstruction * std + mean``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,12 @@ import pandas as pd
 import torch
 
 from mimo_lib.calibration.stretch import calibration_stretch
-from mimo_lib.config import CorruptionConfig, Params
+from mimo_lib.config import CorruptionConfig, DataConfig, Params
 from mimo_lib.data.normalization import normalize
 from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
-from mimo_lib.data.sources import load_recordings
+from mimo_lib.data.renaming import check_mapping, recorded_names, renamed
+from mimo_lib.data.sources import SourceError, load_recordings
+from mimo_lib.data.sources.base import MissingSignalError
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
@@ -39,6 +42,9 @@ from mimo_lib.training.checkpoint import load_model
 
 Source = str | Path | Recording | Sequence[Recording] | WindowSet | np.ndarray
 SOURCE_TYPES = "a path (file or folder of recordings), a Recording, a list of Recordings, a WindowSet or an (N, M, T) array"
+# Keys of the data section that say how recordings are stored (not which signals they hold).
+STORAGE_KEYS = ("source", "file_glob", "subject_pattern", "time_column", "sampling_rate", "bits_per_sample")
+ONE_FILE_SUBJECT = r"(?P<subject>.+)"
 
 
 def _numpy(value: Any) -> np.ndarray:
@@ -70,30 +76,63 @@ class TrainedRun:
             raise ValueError(f"the run's params define no {name!r} split; available: {sorted(sets)}")
         return sets[name]
 
-    def read_recordings(self, path: str | Path, missing: Sequence[str] = ()) -> list[Recording]:
+    def read_recordings(self, path: str | Path, missing: Sequence[str] = (), mapping: Mapping[str, str] | None = None,
+                        storage: Mapping[str, Any] | None = None) -> list[Recording]:
         """Every recording in a folder (or one file), read with the run's data params but this location.
 
-        Columns of the ``missing`` modalities are not read (the files may lack them).
+        ``mapping`` names the recordings' signals as the run's modalities
+        (``{"RSP": "RESP"}``: the recordings' ``RSP`` is the run's ``RESP``);
+        ``storage`` says how these files differ from the run's in how they are stored
+        (keys of :data:`STORAGE_KEYS`, e.g. ``{"time_column": None, "sampling_rate": 100}``).
+        A ``.hea`` file is read as a WFDB record; one file whose name the run's
+        ``subject_pattern`` does not match is its own subject. Recordings at another
+        rate are resampled to the run's when prepared. Columns of the ``missing``
+        modalities are not read (the files may lack them).
         """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"recordings not found: {path}")
-        params = self._params_without(missing)
-        data = params.data
-        if data.source == "synthetic":
-            data.source = "csv"
-        data.splits = {}
-        data.optional_test_subjects = []
-        data.root = str(path.resolve() if path.is_dir() else path.resolve().parent)
-        if path.is_file():
-            data.file_glob = path.name
-        recordings = load_recordings(params, None)
+        mapping = check_mapping(mapping, self.modalities)
+        params = self._reading_params(path, missing, mapping, storage or {})
+        try:
+            recordings = load_recordings(params, None)
+        except MissingSignalError as error:
+            raise SourceError(f"{error}{_mapping_hint(error, params.data, self._params_without(missing).data)}") from error
         if not recordings:
+            data = params.data
             raise ValueError(
                 f"no recording in {data.root} matches file_glob {data.file_glob!r} and subject_pattern "
                 f"{data.subject_pattern!r}"
             )
-        return recordings
+        return [renamed(recording, mapping) for recording in recordings]
+
+    def _reading_params(self, path: Path, missing: Sequence[str], mapping: Mapping[str, str],
+                        storage: Mapping[str, Any]) -> Params:
+        """The run's params (without ``missing``) pointed at ``path``, in the recordings' names and storage."""
+        unknown = sorted(set(storage) - set(STORAGE_KEYS))
+        if unknown:
+            raise ValueError(f"storage keys {unknown} do not describe how recordings are stored; use {list(STORAGE_KEYS)}")
+        tree = self._params_without(missing).to_dict()
+        data = tree["data"]
+        data.update(storage)
+        if path.suffix == ".hea":
+            data["source"] = "wfdb"
+        if data["source"] == "synthetic":
+            data["source"] = "csv"
+        data["splits"], data["optional_test_subjects"] = {}, []
+        data["root"] = str(path.resolve() if path.is_dir() else path.resolve().parent)
+        if path.is_file():
+            data["file_glob"] = path.name
+            if not re.search(data["subject_pattern"], path.stem):
+                data["subject_pattern"] = ONE_FILE_SUBJECT
+        names = dict(zip(data["modalities"], recorded_names(data["modalities"], mapping)))
+        data["modalities"] = list(names.values())
+        for section, key in (("data", "kinds"), ("preprocessing", "bands"), ("loss", "modality_weights")):
+            tree[section][key] = {names[m]: value for m, value in tree[section][key].items()}
+        dropout = tree["training"]["modality_dropout"]
+        if isinstance(dropout, dict):
+            tree["training"]["modality_dropout"] = {names[m]: value for m, value in dropout.items()}
+        return Params.model_validate(tree)
 
     def _params_without(self, missing: Sequence[str]) -> Params:
         """The run's params for recordings that lack the ``missing`` modalities."""
@@ -115,16 +154,18 @@ class TrainedRun:
             stats = (_numpy(self.normalization["mean"]), _numpy(self.normalization["std"]))
         return normalize(raw, subjects, method, stats)
 
-    def windows(self, source: Source, missing: Sequence[str] = ()) -> WindowSet:
+    def windows(self, source: Source, missing: Sequence[str] = (), mapping: Mapping[str, str] | None = None,
+                storage: Mapping[str, Any] | None = None) -> WindowSet:
         """Model-ready windows from a path, recordings, a WindowSet (checked) or an ``(N, M, T)`` array (as is).
 
         A path (a file or a folder of recordings) is read with the run's own source
-        settings (:meth:`read_recordings`). Recordings are prepared without the
+        settings, or those ``storage`` changes, and recordings' signals are named by
+        ``mapping`` (:meth:`read_recordings`). Recordings are prepared without the
         ``missing`` modalities (they may lack them; they take no part in quality
         control) and those rows are left zero.
         """
-        if isinstance(source, (str, Path)):
-            source = self.read_recordings(source, missing)
+        if not isinstance(source, (WindowSet, np.ndarray)):
+            source = self.recordings(source, missing, mapping, storage)
         if isinstance(source, WindowSet):
             if source.modalities != self.modalities:
                 raise ValueError(f"windows have modalities {source.modalities}; the run expects {self.modalities}")
@@ -138,9 +179,8 @@ class TrainedRun:
                              f"control; dropped per subject and reason: {dropped}")
         return self._model_windows(prepared, missing)
 
-    def _prepare(self, source: Recording | Sequence[Recording], missing: Sequence[str]) -> list[PreparedRecording]:
+    def _prepare(self, recordings: list[Recording], missing: Sequence[str]) -> list[PreparedRecording]:
         """Each recording filtered, resampled and windowed as the run's training data (without ``missing``)."""
-        recordings = [source] if isinstance(source, Recording) else _recording_list(source)
         params = self._params_without(missing)
         return [prepare_recording(recording, params) for recording in recordings]
 
@@ -166,6 +206,8 @@ class TrainedRun:
         batch_size: int = 256,
         calibrate_seconds: float | None = None,
         adaptation: AdaptationConfig = DEFAULT_ADAPTATION,
+        mapping: Mapping[str, str] | None = None,
+        storage: Mapping[str, Any] | None = None,
     ) -> list[RecordingReconstruction]:
         """Each recording back as continuous signals at the run's target rate, in recording units.
 
@@ -181,16 +223,15 @@ class TrainedRun:
         With ``calibrate_seconds`` the ``missing`` modalities must be recorded at the
         start of each recording: the model is adapted to it there (:meth:`calibrated`),
         and their rows are NaN over that calibration stretch, where they were recorded
-        and nothing was imputed.
+        and nothing was imputed. ``mapping`` and ``storage`` apply to recordings read
+        from a path as in :meth:`read_recordings`; the results name the run's modalities.
         """
         if calibrate_seconds is not None:
             if reconstructor is not None:
                 raise ValueError("calibrate_seconds adapts the run's own model; it cannot apply to a reconstructor")
             return [self._calibrated_reconstruction(recording, missing, calibrate_seconds, adaptation, batch_size)
-                    for recording in self._recordings(source)]
-        if isinstance(source, (str, Path)):
-            source = self.read_recordings(source, missing)
-        recordings = [source] if isinstance(source, Recording) else _recording_list(source)
+                    for recording in self._calibration_recordings(source, mapping, storage)]
+        recordings = self.recordings(source, missing, mapping, storage)
         present = present_mask(self.modalities, list(missing))
         rate = float(self.params.preprocessing.target_rate)
         results = []
@@ -214,14 +255,25 @@ class TrainedRun:
         result.reconstruction[~present_mask(self.modalities, list(missing)), :stretch] = np.nan
         return result
 
-    def _recordings(self, source: str | Path | Recording | Sequence[Recording]) -> list[Recording]:
-        """Recordings with every modality of the run: read from a path, or given."""
+    def recordings(self, source: str | Path | Recording | Sequence[Recording], missing: Sequence[str] = (),
+                   mapping: Mapping[str, str] | None = None, storage: Mapping[str, Any] | None = None) -> list[Recording]:
+        """Recordings whose signals carry the run's modality names: read from a path (:meth:`read_recordings`), or given.
+
+        Given recordings are renamed by ``mapping``; ``storage`` applies to a path only.
+        """
         if isinstance(source, (str, Path)):
-            return self.read_recordings(source)
+            return self.read_recordings(source, missing, mapping, storage)
+        mapping = check_mapping(mapping, self.modalities)
+        return [renamed(recording, mapping) for recording in
+                ([source] if isinstance(source, Recording) else _recording_list(source))]
+
+    def _calibration_recordings(self, source: str | Path | Recording | Sequence[Recording],
+                                mapping: Mapping[str, str] | None, storage: Mapping[str, Any] | None) -> list[Recording]:
+        """Recordings with every modality of the run, for calibration: read from a path, or given."""
         if isinstance(source, (WindowSet, np.ndarray)):
             raise TypeError(f"calibration needs whole recordings (a path, a Recording or a list of them), not "
                             f"{type(source).__name__}: the calibration stretch must hold the missing sensors")
-        return [source] if isinstance(source, Recording) else _recording_list(source)
+        return self.recordings(source, (), mapping, storage)
 
     def calibrated(self, recording: Recording, missing: Sequence[str], seconds: float,
                    adaptation: AdaptationConfig = DEFAULT_ADAPTATION) -> TrainedRun:
@@ -246,12 +298,14 @@ class TrainedRun:
         model = adapt_imputer(self.model, windows, list(missing), self.params.loss, adaptation)
         return replace(self, model=model)
 
-    def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256) -> pd.DataFrame:
+    def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256,
+               mapping: Mapping[str, str] | None = None, storage: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """One row per window: subject, start, latent vector, fusion weights and normalisation statistics.
 
         ``missing`` modalities are masked out: the latent comes from the others only.
+        ``mapping`` and ``storage`` apply to recordings as in :meth:`windows`.
         """
-        windowset = self.windows(source, missing)
+        windowset = self.windows(source, missing, mapping, storage)
         present = present_mask(self.modalities, list(missing))
         latent, weights = latents(self.model, windowset, batch_size, present=present)
         columns: dict[str, Any] = {"subject": np.asarray(windowset.subjects).astype(str),
@@ -290,7 +344,8 @@ class TrainedRun:
         return (recon * std + mean).astype(np.float32)
 
     def impute(self, source: Source, missing: list[str], batch_size: int = 256, calibrate_seconds: float | None = None,
-               adaptation: AdaptationConfig = DEFAULT_ADAPTATION) -> np.ndarray:
+               adaptation: AdaptationConfig = DEFAULT_ADAPTATION, mapping: Mapping[str, str] | None = None,
+               storage: Mapping[str, Any] | None = None) -> np.ndarray:
         """Every modality reconstructed from the present ones (model scale; see :func:`mimo_lib.model.inference.impute`).
 
         Values are on the model's normalised scale: the statistics of a sensor that
@@ -299,11 +354,12 @@ class TrainedRun:
         sensors were still worn, adapt the model to it first (:meth:`calibrated`);
         the windows are those of :meth:`windows` (``source, missing``) in the same
         order, and those starting inside the calibration stretch overlap the fit.
+        ``mapping`` and ``storage`` apply to recordings as in :meth:`windows`.
         """
         if calibrate_seconds is None:
-            return impute(self.model, self.windows(source, missing), missing, batch_size)
+            return impute(self.model, self.windows(source, missing, mapping, storage), missing, batch_size)
         parts = [self.calibrated(recording, missing, calibrate_seconds, adaptation).impute(recording, missing, batch_size)
-                 for recording in self._recordings(source)]
+                 for recording in self._calibration_recordings(source, mapping, storage)]
         return np.concatenate(parts)
 
     def write_robustness(self, split: str = "test", sets: dict[str, WindowSet] | None = None,
@@ -317,6 +373,20 @@ class TrainedRun:
         windows = self.split(split) if sets is None else sets[split]
         return write_robustness(self.model, windows, self.run_dir, split,
                                 corruption or self.params.training.corruption, seed)
+
+
+def _mapping_hint(error: MissingSignalError, read: DataConfig, run: DataConfig) -> str:
+    """What to do about signals a recording lacks: map one onto each modality, or say how the files are stored."""
+    by_name = dict(zip(read.modalities, run.modalities))
+    lacking = [by_name[name] for name in error.missing if name in by_name]
+    hints = []
+    if lacking:
+        hints.append(f"the run needs modalities {lacking}: name the recording's signal for each, e.g. "
+                     f"--map NAME={lacking[0]} (API: mapping={{'NAME': '{lacking[0]}'}})")
+    if read.time_column and read.time_column in error.missing:
+        hints.append("say how these files are stored with --input-params FILE "
+                     "(API: storage={'time_column': None, 'sampling_rate': HZ})")
+    return "".join(f"; {hint}" for hint in hints)
 
 
 def _recording_list(source: object) -> list[Recording]:

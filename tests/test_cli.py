@@ -127,3 +127,34 @@ def test_version_and_help_with_examples(capsys):
     with pytest.raises(SystemExit):
         main(["reconstruct", "--help"])
     assert "example:\n  mimo reconstruct --run" in capsys.readouterr().out
+
+
+def test_other_devices_names_map_onto_the_run_and_come_back_in_the_output(run_dir, tmp_path, capsys):
+    run = load_run(run_dir)
+    names = {"ECG": "EKG", "PPG": "Pleth", "RESP": "RSP", "ABP": "ART"}
+    source = pd.read_csv(run.params.resolve_path(run.params.data.root) / "S04.csv")
+    source.rename(columns=names).to_csv(tmp_path / "lab.csv", index=False)
+    maps = [arg for modality, name in names.items() for arg in ("--map", f"{name}={modality}")]
+    main(["reconstruct", "--run", str(run_dir), "--input", str(tmp_path / "lab.csv"), "--out",
+          str(tmp_path / "back.csv"), *maps])
+    assert list(pd.read_csv(tmp_path / "back.csv").columns) == ["time", "EKG", "Pleth", "RSP", "ART"]
+    main(["evaluate", "--run", str(run_dir), "--split", "test"])
+    main(["evaluate", "--run", str(run_dir), "--input", str(tmp_path / "lab.csv"), *maps])
+    assert "input-lab metrics per modality" in capsys.readouterr().out
+    scored = pd.read_csv(run_dir / "metrics_input-lab.csv").set_index(["level", "group", "method"])
+    own = pd.read_csv(run_dir / "metrics_test.csv").set_index(["level", "group", "method"])
+    pd.testing.assert_series_equal(scored.loc["modality", "snr_db"], own.loc["modality", "snr_db"], atol=1e-3)
+    main(["decode", "--run", str(run_dir), "--input", str(_encoded(run_dir, tmp_path)), "--out",
+          str(tmp_path / "windows.npz"), *maps])
+    with np.load(tmp_path / "windows.npz") as decoded:
+        assert list(decoded["modalities"]) == ["EKG", "Pleth", "RSP", "ART"]
+    with pytest.raises(SystemExit):
+        main(["encode", "--run", str(run_dir), "--input", str(tmp_path / "lab.csv"), "--out",
+              str(tmp_path / "x.parquet"), "--map", "EKG"])
+    assert "--map 'EKG': expected NAME=MODALITY" in capsys.readouterr().err
+
+
+def _encoded(run_dir, tmp_path):
+    out = tmp_path / "latent.parquet"
+    main(["encode", "--run", str(run_dir), "--split", "test", "--out", str(out)])
+    return out

@@ -134,3 +134,58 @@ def test_a_recording_without_the_missing_sensor_is_imputed(run, tmp_path):
     masked = run.encode(run.split("test"), missing=["RESP"])
     np.testing.assert_allclose(frame[run.latent_columns], masked[run.latent_columns], atol=1e-4)
     assert (frame["weight_RESP"] == 0).all()  # an absent modality takes no part in the fusion
+
+
+DEVICE_NAMES = {"ECG": "EKG", "PPG": "Pleth", "RESP": "RSP", "ABP": "ART"}
+
+
+def another_device(run, folder, rate_divisor: int = 1):
+    """S04's recording as another device would write it: other column names, no time column, maybe another rate."""
+    source = run.params.resolve_path(run.params.data.root) / "S04.csv"
+    frame = pd.read_csv(source).drop(columns="time")
+    frame = pd.DataFrame({DEVICE_NAMES[m]: frame[m].to_numpy()[::rate_divisor] for m in run.modalities})
+    folder.mkdir(exist_ok=True)
+    frame.to_csv(folder / "lab.csv", index=False)
+    return folder / "lab.csv"
+
+
+def test_a_mapping_names_another_devices_signals_as_the_runs_modalities(run, tmp_path):
+    path = another_device(run, tmp_path / "lab")
+    mapping = {name: modality for modality, name in DEVICE_NAMES.items()}
+    storage = {"time_column": None, "sampling_rate": run.params.data.synthetic.sampling_rate}
+    (recording,) = run.read_recordings(path, mapping=mapping, storage=storage)
+    assert recording.subject == "lab" and list(recording.signals) == run.modalities
+    expected = run.encode(run.split("test"))
+    frame = run.encode(path, mapping=mapping, storage=storage)
+    np.testing.assert_allclose(frame[run.latent_columns], expected[run.latent_columns], atol=1e-4)
+    # Recordings already in memory are renamed the same way.
+    from_memory = run.encode(load_recordings(run.params, ["S04"]), mapping={"ECG": "ECG"})
+    np.testing.assert_allclose(from_memory[run.latent_columns], expected[run.latent_columns], atol=1e-4)
+
+
+def test_a_recording_at_another_rate_is_resampled_to_the_runs(run, tmp_path):
+    rate = run.params.data.synthetic.sampling_rate
+    path = another_device(run, tmp_path / "lab", rate_divisor=2)  # every second sample: half the rate
+    mapping = {name: modality for modality, name in DEVICE_NAMES.items()}
+    windows = run.windows(path, mapping=mapping, storage={"time_column": None, "sampling_rate": rate / 2})
+    reference = run.split("test")
+    assert windows.windows.shape == reference.windows.shape
+    for index in range(len(run.modalities)):
+        r = np.corrcoef(windows.windows[:, index].ravel(), reference.windows[:, index].ravel())[0, 1]
+        assert r > 0.98, (run.modalities[index], r)
+
+
+def test_an_unmapped_or_wrongly_mapped_modality_is_named(run, tmp_path):
+    path = another_device(run, tmp_path / "lab")
+    storage = {"time_column": None, "sampling_rate": run.params.data.synthetic.sampling_rate}
+    mapping = {"EKG": "ECG", "Pleth": "PPG", "ART": "ABP"}
+    with pytest.raises(ValueError, match=r"\['RESP'\].*'EKG', 'Pleth', 'RSP', 'ART'.*--map NAME=RESP"):
+        run.read_recordings(path, mapping=mapping, storage=storage)
+    with pytest.raises(ValueError, match=r"\['SpO2'\] are not modalities of the run.*'ECG', 'PPG', 'RESP', 'ABP'"):
+        run.read_recordings(path, mapping={**mapping, "RSP": "SpO2"}, storage=storage)
+    with pytest.raises(ValueError, match="'ECG' is mapped from more than one name: \\['EKG', 'RSP'\\]"):
+        run.read_recordings(path, mapping={**mapping, "RSP": "ECG"}, storage=storage)
+    with pytest.raises(ValueError, match="'time'.*--input-params"):
+        run.read_recordings(path, mapping={**mapping, "RSP": "RESP"})
+    with pytest.raises(ValueError, match="storage keys \\['modalities'\\]"):
+        run.read_recordings(path, mapping=mapping, storage={"modalities": ["RSP"]})

@@ -25,6 +25,15 @@ class SourceError(ValueError):
     """A recording that cannot be read as configured (names the file and column)."""
 
 
+class MissingSignalError(SourceError):
+    """A recording lacks signals (columns, WFDB signals) it was asked for; ``available`` lists those it has."""
+
+    def __init__(self, message: str, missing: list[str], available: list[str]) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.available = available
+
+
 def subject_files(data: DataConfig, root: Path, skip: Collection[Path] = ()) -> dict[str, Path]:
     """Map subject id -> file for the files ``root / data.file_glob`` whose stem matches ``data.subject_pattern``.
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mimo_lib.config import DataConfig, Params
-from mimo_lib.data.sources.base import Source, SourceError, select_files
+from mimo_lib.data.sources.base import MissingSignalError, Source, SourceError, select_files
 from mimo_lib.data.types import Recording
 from mimo_lib.registry import SOURCES
 
@@ -84,7 +84,8 @@ def read_csv_recording(data: DataConfig, subject: str, path: Path) -> Recording:
     wanted = list(data.modalities) + ([data.time_column] if data.time_column else [])
     missing = [name for name in wanted if name not in by_name]
     if missing:
-        raise SourceError(f"{path}: column(s) {missing} not found; the file has columns {list(by_name)}")
+        raise MissingSignalError(f"{path}: column(s) {missing} not found; the file has columns {list(by_name)}",
+                                 missing, list(by_name))
     frame = pd.read_csv(path, usecols=[by_name[name] for name in wanted])
     frame.columns = [str(c).strip() for c in frame.columns]
     frame = _numeric(frame, path)

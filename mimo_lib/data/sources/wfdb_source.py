@@ -21,7 +21,7 @@ import numpy as np
 import wfdb
 
 from mimo_lib.config import DataConfig, Params
-from mimo_lib.data.sources.base import Source, SourceError, choose_subjects, subject_files
+from mimo_lib.data.sources.base import MissingSignalError, Source, SourceError, choose_subjects, subject_files
 from mimo_lib.data.types import Recording
 from mimo_lib.registry import SOURCES
 
@@ -172,7 +172,8 @@ def read_wfdb_record(
     signals = _signals(path, named)
     missing = [name for name in modalities if name not in signals]
     if missing:
-        raise SourceError(f"WFDB record {path} has no signal named {missing}; available signals: {list(signals)}")
+        raise MissingSignalError(f"WFDB record {path} has no signal named {missing}; available signals: {list(signals)}",
+                                 missing, list(signals))
 
     whole = start == 0 and stop is None
     return Recording(
