@@ -72,6 +72,32 @@ comparison.write_table(pairs, comparison.differences_file(table_path))
 comparison.format_differences(pairs, runs.metrics)
 
 # %% [markdown]
+# ## Physiological fidelity per strategy
+# Beats, breaths and rates of the whole test recordings, from each run's
+# `fidelity_<split>.csv` (04's physiology section): per measure the mean over
+# recordings is one value per seed; the table gives mean ± s.d. [95 % interval]
+# over seeds per strategy, beside PCA and the original signal's own score (the
+# detectors' floor against the reference). Errors (bpm, ms, breaths/min) are
+# better low, F1, sensitivity and PPV high. Written as `comparison_<split>_fidelity.csv`.
+
+# %%
+fidelity = comparison.fidelity_scores(runs, split)
+fidelity_table = comparison.summary_table(fidelity, ["value"])
+if fidelity.empty:
+    print(f"no run holds {comparison.fidelity_file(split)} (written by 04_analysis)")
+else:
+    comparison.write_table(fidelity_table, table_path.with_name(f"{table_path.stem}_fidelity.csv"))
+comparison.format_measures(fidelity_table)
+
+# %% [markdown]
+# Paired differences of the fidelity measures (strategy − versus, same seeds, same
+# recordings), the original's floor left out.
+
+# %%
+fidelity_pairs = comparison.paired_differences(fidelity, ["value"])
+comparison.format_differences(fidelity_pairs, ["value"]).drop(index="original", level="versus", errors="ignore")
+
+# %% [markdown]
 # ## Seeds
 # One point per seed, the mean over seeds with its interval in black; the arrows
 # in the titles say which way is better.

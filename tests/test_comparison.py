@@ -204,3 +204,35 @@ def test_comparison_figures_show_every_strategy_and_each_seed(sweep):
     cost = plot_cost(runs.runs)
     assert [p.get_height() for p in cost.axes[1].patches] == [1000, 1200]
     assert [len(c.get_offsets()) for c in cost.axes[0].collections] == [3, 2]
+
+
+def _fidelity_file(run_dir, f1_by_subject: dict[str, float]) -> None:
+    """A fidelity table (as 04 writes it): R-peak F1 per recording for the model, PCA and the original."""
+    rows = [{"subject": subject, "method": method, "modality": "ECG", "measure": "r_peak_f1_50ms",
+             "reference": "original", "unit": "fraction", "value": value, "n_scored": 10, "n_not_scored": 0}
+            for subject, f1 in f1_by_subject.items()
+            for method, value in (("original", 1.0), ("mimo-ae", f1), ("pca-8", f1 / 2))]
+    pd.DataFrame(rows).to_csv(run_dir / comparison.fidelity_file("test"), index=False)
+
+
+def test_fidelity_measures_compare_per_strategy_over_seeds(sweep):
+    _fidelity_file(sweep / "fusion=concat,seed=0", {"S11": 0.9, "S12": 0.7})
+    _fidelity_file(sweep / "fusion=concat,seed=1", {"S11": 0.9, "S12": 0.9})
+    _fidelity_file(sweep / "fusion=gated,seed=0", {"S11": 0.6, "S12": 0.6})
+    _fidelity_file(sweep / "fusion=gated,seed=1", {"S11": 0.7, "S12": 0.5})  # concat,seed=2 has none: left out
+    runs = comparison.load_runs(sweep)
+    scores = comparison.fidelity_scores(runs)
+    measure = "ECG r_peak_f1_50ms (fraction)"
+    assert list(scores.index.unique("strategy")) == ["fusion=concat", "fusion=gated", "pca-8", "original"]
+    concat = scores.xs(("fusion=concat", measure), level=["strategy", "measure"])["value"].droplevel("data")
+    assert concat.to_dict() == pytest.approx({0: 0.8, 1: 0.9})  # mean over recordings, per seed
+    table = comparison.summary_table(scores, ["value"])
+    assert table.loc[("fusion=gated", measure), "value_mean"] == pytest.approx(0.6)
+    assert table.loc[("original", measure), ["value_mean", "value_sd"]].tolist() == pytest.approx([1.0, 0.0])
+    pairs = comparison.paired_differences(scores, ["value"])
+    concat_gated = pairs.loc[("fusion=concat", "fusion=gated", measure)]  # differences 0.2, 0.3 over seeds 0, 1
+    assert (concat_gated["value_diff"], concat_gated["n_seeds"]) == pytest.approx((0.25, 2))
+
+
+def test_runs_without_fidelity_tables_give_empty_scores(sweep):
+    assert comparison.fidelity_scores(comparison.load_runs(sweep)).empty

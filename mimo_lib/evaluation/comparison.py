@@ -20,7 +20,10 @@ its **seed** is ``training.seed``, the unit of replication:
 - :func:`paired_differences`: per pair of strategies and modality, the mean
   difference over the seeds both have, on the same windows (same data and
   preprocessing), with its t interval; an interval that covers zero leaves the
-  difference **not resolved**.
+  difference **not resolved**;
+- :func:`fidelity_scores`: per strategy, seed and fidelity measure (beats, rates,
+  breaths of whole recordings; ``fidelity_<split>.csv`` written by the analysis
+  notebook), the mean over recordings: the same tables and pairs apply to it.
 
 The PCA baseline each run scores beside the model is a strategy of its own, named
 by its method (``pca-128``, plus any data setting that differs between the runs),
@@ -50,6 +53,7 @@ PARAMS_FILE = "params.yaml"
 FUSION_KEY = "model.fusion"
 SEED_KEY = "training.seed"
 CONFIDENCE = 0.95
+ORIGINAL_METHOD = "original"  # fidelity of the original signal itself (the detectors' floor)
 _DATA_SECTIONS = ("data.", "preprocessing.")
 # Where a run's files go, how it is logged and how many threads it uses: not what it computes.
 _BOOKKEEPING_SECTIONS = ("paths.", "tracking.")
@@ -207,6 +211,41 @@ def run_scores(per_window: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return per_run.groupby(level=keys, sort=False).mean()
 
 
+def fidelity_file(split: str) -> str:
+    """The per-recording fidelity table the analysis notebook writes into a run folder."""
+    return f"fidelity_{split}.csv"
+
+
+def fidelity_scores(runs: SweepRuns, split: str = "test") -> pd.DataFrame:
+    """Each fidelity measure's mean over recordings per strategy, seed and measure (column ``value``).
+
+    Index ``(strategy, seed, data, measure)``, ``measure`` reading e.g. ``"II r_peak_f1_50ms (fraction)"``;
+    the original signal's own score (the detectors' floor against the reference) and PCA are
+    strategies of their own, as in :func:`run_scores`. Runs without ``fidelity_<split>.csv`` are
+    left out; an empty frame means none has it.
+    """
+    data = runs.per_window.groupby("run")["data"].first()
+    rows = []
+    for name, run in runs.runs.iterrows():
+        path = Path(run["folder"]) / fidelity_file(split)
+        if not path.is_file():
+            continue
+        table = pd.read_csv(path)
+        table["measure"] = table["modality"] + " " + table["measure"] + " (" + table["unit"] + ")"
+        means = table.groupby(["method", "measure"], sort=False)["value"].mean().reset_index()
+        means["strategy"] = means["method"].where(means["method"] != MODEL_METHOD, run["strategy"])
+        rows.append(means.assign(seed=run["seed"], data=data[name], run=name))
+    if not rows:
+        return pd.DataFrame({"value": []}, index=pd.MultiIndex.from_tuples([], names=["strategy", "seed", "data", "measure"]))
+    keys = ["strategy", "seed", "data", "measure"]
+    frame = pd.concat(rows, ignore_index=True)
+    # the runs' strategies first, then the baselines, the original's floor last
+    order = [*runs.runs["strategy"].unique(), *sorted(set(frame["strategy"]) - set(runs.runs["strategy"]),
+                                                      key=lambda name: (name == ORIGINAL_METHOD, name))]
+    per_run = frame.groupby([*keys, "run"], sort=False)[["value"]].mean()
+    return per_run.groupby(level=keys, sort=False).mean().reindex(order, level="strategy")
+
+
 def _interval(mean: pd.Series, sd: pd.Series, n: pd.Series, confidence: float) -> tuple[pd.Series, pd.Series]:
     """The two-sided t interval of a mean over ``n`` values with standard deviation ``sd`` (NaN for n < 2)."""
     half = stats.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n)
@@ -232,10 +271,10 @@ def summary_table(scores: pd.DataFrame, metrics: list[str], confidence: float = 
     """Per strategy and modality, each metric over seeds: ``<metric>_mean``, ``_sd``, and ``_low``, ``_high``
     (the t interval at ``confidence``; NaN with one seed), plus ``n_seeds``.
 
-    ``scores`` comes from :func:`run_scores`; rows keep the order in which strategies and
-    modalities first appear.
+    ``scores`` comes from :func:`run_scores` (or :func:`fidelity_scores`: per measure instead of
+    modality); rows keep the order in which strategies and modalities first appear.
     """
-    return _over_seeds(scores, metrics, ["strategy", "modality"], "mean", confidence)
+    return _over_seeds(scores, metrics, ["strategy", scores.index.names[-1]], "mean", confidence)
 
 
 def paired_differences(scores: pd.DataFrame, metrics: list[str], confidence: float = CONFIDENCE) -> pd.DataFrame:
@@ -246,22 +285,23 @@ def paired_differences(scores: pd.DataFrame, metrics: list[str], confidence: flo
     Pairs follow the order of the strategies in ``scores`` (from :func:`run_scores`); pairs
     with no seed in common on the same data are left out.
     """
+    item = scores.index.names[-1]  # modality, or measure for fidelity scores
     by_strategy = {name: frame.droplevel("strategy") for name, frame in scores.groupby(level="strategy", sort=False)}
-    modalities = list(scores.index.unique("modality"))
+    modalities = list(scores.index.unique(item))
     pairs = {}
     for first, second in itertools.combinations(by_strategy, 2):
         # aligned on (seed, data, modality): the same seeds on the same windows
         difference = (by_strategy[first] - by_strategy[second]).dropna(how="all")
         if difference.empty:
             continue
-        table = _over_seeds(difference, metrics, "modality", "diff", confidence)
+        table = _over_seeds(difference, metrics, item, "diff", confidence)
         for metric in metrics:
             table[f"{metric}_resolved"] = (table[f"{metric}_low"] > 0) | (table[f"{metric}_high"] < 0)
         pairs[(first, second)] = table.reindex([m for m in modalities if m in table.index])
     if not pairs:
         columns = [f"{m}_{part}" for m in metrics for part in ("diff", "sd", "low", "high", "resolved")]
         return pd.DataFrame(columns=[*columns, "n_seeds"],
-                            index=pd.MultiIndex.from_tuples([], names=["strategy", "versus", "modality"]))
+                            index=pd.MultiIndex.from_tuples([], names=["strategy", "versus", item]))
     return pd.concat(pairs, names=["strategy", "versus"])
 
 
@@ -298,6 +338,15 @@ def format_differences(pairs: pd.DataFrame, metrics: list[str], digits: int = 3)
     shown = pd.DataFrame({m: [cell(row, m) for _, row in pairs.iterrows()] for m in metrics}, index=pairs.index)
     shown["seeds"] = pairs["n_seeds"].astype(int)
     return shown
+
+
+def format_measures(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A :func:`summary_table` of :func:`fidelity_scores` as measures (rows) by strategies (columns),
+    each cell as in :func:`format_summary`; empty when there are no scores."""
+    if table.empty:
+        return pd.DataFrame()
+    shown = format_summary(table, ["value"], digits)["value"]
+    return shown.unstack("strategy").reindex(columns=list(table.index.unique("strategy")))
 
 
 def differences_file(table_file: str | Path) -> Path:
