@@ -230,6 +230,7 @@ class TrainingConfig(_Section):
     patience: int = Field(10, ge=1)
     min_delta: float = Field(0.0, ge=0)
     monitor: str = "val_loss"
+    keep: Literal["best", "last"] = "best"
     checkpoint_every: int = Field(0, ge=0)
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     bf16: bool = True

@@ -133,6 +133,18 @@ def test_early_stopping_and_train_monitor_without_val(tmp_path, sets):
     assert not any(column.startswith("val_") for column in result.history)
 
 
+def test_keep_last_makes_the_last_epoch_the_runs_model(tmp_path, sets):
+    params = tiny_params(tmp_path, **{"training.epochs": 3, "training.keep": "last", "training.patience": 1,
+                                      "training.min_delta": 10.0})
+    result = train(params, sets, run_dir=tmp_path / "run", progress=False)
+    assert len(result.history) == 3 and result.best_epoch == 3  # no early stop, whatever the monitor does
+    best, last = (load_checkpoint(tmp_path / f"run/checkpoints/{name}.pt") for name in ("best", "last"))
+    assert best["epoch"] == last["epoch"] == 3
+    for key, value in last["model_state"].items():
+        assert torch.equal(best["model_state"][key], value), key
+        assert torch.equal(result.model.state_dict()[key].cpu(), value), key
+
+
 def test_modality_mask_never_drops_everything():
     generator = torch.Generator().manual_seed(0)
     mask = modality_mask(5000, [0.9] * 3, generator)

@@ -4,10 +4,13 @@ Rules a user can rely on:
 
 - **Monitor and best checkpoint.** ``training.monitor`` names a history column
   (``val_loss`` by default). Without a validation split a ``val_*`` monitor falls
-  back to the matching ``train_*`` column. The best checkpoint is the epoch with
-  the lowest monitored value; an epoch counts as better only when it beats the
-  best by more than ``training.min_delta``, so ties keep the earlier epoch.
-  Training stops after ``training.patience`` epochs without improvement.
+  back to the matching ``train_*`` column. With ``training.keep: best`` the run's
+  model (``checkpoints/best.pt``) is the epoch with the lowest monitored value; an
+  epoch counts as better only when it beats the best by more than
+  ``training.min_delta``, so ties keep the earlier epoch, and training stops after
+  ``training.patience`` epochs without improvement. With ``keep: last`` it is the
+  last epoch (the end of the schedule) and nothing stops early; the monitor is
+  still logged and drives a ``plateau`` schedule.
 - **Schedule** (per epoch). ``warmup_epochs`` ramp the rate linearly up to
   ``learning_rate`` (epoch ``e`` of ``W`` uses ``(e+1)/W`` of it); then ``cosine``
   anneals to 0 over the remaining epochs, ``step`` multiplies by ``gamma`` every
@@ -342,7 +345,7 @@ class _Trainer:
                 raise KeyError(f"training.monitor={self.cfg.monitor!r}: no column {key!r}; history has {sorted(row)}")
             value = float(row[key])
             self.history.append(row)
-            if value < self.best["value"] - self.cfg.min_delta:
+            if self.cfg.keep == "last" or value < self.best["value"] - self.cfg.min_delta:
                 self.best.update(value=value, epoch=epoch + 1, bad_epochs=0)
             else:
                 self.best["bad_epochs"] += 1
