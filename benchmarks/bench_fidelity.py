@@ -7,8 +7,9 @@ and with PCA fitted on the same training windows, and scores R-peaks, heart
 rate, pulse peaks and rate, breathing rate against BIDMC's manual breath
 annotations, and pulse arrival time (:func:`mimo_lib.physiology.score_reconstructions`);
 the original signal's own scores (the detectors' floor) are printed beside. It
-also prints each seed's waveform SNR, its best epoch, and the reconstruction
-error at window joins against mid-window.
+also prints each seed's waveform SNR, the epoch of its model, and the
+reconstruction error at window joins against mid-window. ``--reuse`` scores runs
+trained before (``--runs DIR`` holding ``seed<N>`` folders) at ``--checkpoint``.
 
 Protocol B (125 Hz)::
 
@@ -30,10 +31,11 @@ from mimo_lib.config import load_params
 from mimo_lib.data.prepare import prepare, split_subjects
 from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.sources import load_recordings
+from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.evaluate import evaluate_model
 from mimo_lib.physiology import ORIGINAL, fidelity_summary, reconstructions_beside_pca, score_reconstructions
 from mimo_lib.reconstruction import RecordingReconstruction
-from mimo_lib.run import load_run
+from mimo_lib.run import TrainedRun, load_run
 from mimo_lib.training.trainer import train
 
 MODEL = "mimo-ae"
@@ -47,6 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, help="override training.epochs (smoke runs)")
     parser.add_argument("--device", help="override training.device")
     parser.add_argument("--runs", type=Path, help="keep the trained runs here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="score the runs already trained in --runs (seed<N> folders) instead of training")
+    parser.add_argument("--checkpoint", default="best.pt",
+                        help="with --reuse, the checkpoint scored (best.pt: the run's model; last.pt: its last epoch)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (per recording), <out>_seeds.csv and <out>.md")
     return parser.parse_args(argv)
 
@@ -71,22 +77,33 @@ def join_error_ratio(reconstructions: list[RecordingReconstruction], window_s: f
     return pd.Series(rms[0] / rms[1], index=reconstructions[0].modalities)
 
 
-def run_seed(base_overrides: list[str], args: argparse.Namespace, seed: int, runs_dir: Path) -> tuple[pd.DataFrame, dict]:
+def trained_run(base_overrides: list[str], args: argparse.Namespace, seed: int,
+                runs_dir: Path) -> tuple[TrainedRun, dict[str, WindowSet], int]:
+    """The seed's run, its prepared windows and its number of epochs: trained now, or read back (``--reuse``)."""
+    if args.reuse:
+        run = load_run(runs_dir / f"seed{seed}", args.checkpoint)
+        return run, prepare(run.params, progress=False), len(pd.read_csv(run.run_dir / "history.csv"))
     overrides = [*base_overrides, f"training.seed={seed}", f"paths.runs={runs_dir}", f"tracking.run_name=seed{seed}"]
     params = load_params(args.params, overrides)
     sets = prepare(params, progress=False)
     result = train(params, sets, progress=False)
-    evaluation = evaluate_model(result.model, sets, "test")
-    run = load_run(result.run_dir)
+    return load_run(result.run_dir), sets, len(result.history)
+
+
+def run_seed(base_overrides: list[str], args: argparse.Namespace, seed: int, runs_dir: Path) -> tuple[pd.DataFrame, dict]:
+    run, sets, epochs = trained_run(base_overrides, args, seed, runs_dir)
+    params = run.params
+    evaluation = evaluate_model(run.model, sets, "test")
     recordings = load_recordings(params, split_subjects(params)["test"])
     methods = reconstructions_beside_pca(run, recordings)
     table = score_reconstructions(methods, modality_kinds(params)).assign(seed=seed)
     joins = join_error_ratio(methods[MODEL], params.preprocessing.window_seconds, params.preprocessing.stride_seconds)
     snr = evaluation.per_modality["snr_db"].unstack("method")
-    info = {"seed": seed, "best_epoch": result.best_epoch, "epochs": len(result.history),
+    info = {"seed": seed, "model_epoch": run.epoch, "epochs": epochs,
             **{f"snr {m} {method}": snr.loc[m, method] for m in snr.index for method in snr.columns},
+            **{f"mean snr {method}": snr[method].mean() for method in snr.columns},
             **{f"join/mid error {m}": value for m, value in joins.items()}}
-    print(f"seed {seed}: best epoch {result.best_epoch} of {len(result.history)}, "
+    print(f"seed {seed}: model epoch {run.epoch} of {epochs}, "
           f"mean SNR {snr[MODEL].mean():.2f} dB (PCA {snr.drop(columns=MODEL).iloc[:, 0].mean():.2f})", flush=True)
     return table, info
 
@@ -118,6 +135,8 @@ def markdown(frame: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.reuse and (args.runs is None or args.overrides or args.epochs or args.device):
+        raise SystemExit("--reuse scores the runs in --runs as they were trained: give --runs, and no --set, --epochs or --device")
     torch.set_num_threads(max(1, torch.get_num_threads()))
     overrides = list(args.overrides)
     if args.epochs:
