@@ -75,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, nargs="+", required=True, help="trained BIDMC run folders (one per seed)")
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder holding neurokit/ and wfdb/")
+    parser.add_argument("--checkpoint", default="best.pt", help="checkpoint of each run scored (default: the run's model)")
     parser.add_argument("--bidmc", type=Path, default=None, help="BIDMC CSV folder (default: the runs' data.root)")
     parser.add_argument("--out", type=Path, help="write <out>_waveform.csv, <out>_fidelity.csv and <out>.md")
     return parser.parse_args(argv)
@@ -131,7 +132,7 @@ def measure(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Waveform and fidelity tables over every run and target (BIDMC's test subjects per missing set first)."""
     waveform, fidelity = [], []
     for run_dir in args.runs:
-        run = load_run(run_dir)
+        run = load_run(run_dir, args.checkpoint)
         if args.bidmc is not None:
             run.params.data.root = str(args.bidmc)
         bidmc = load_recordings(run.params, split_subjects(run.params)["test"])

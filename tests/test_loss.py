@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mimo_lib.config import LossConfig
-from mimo_lib.training.loss import HybridLoss, align_target
+from mimo_lib.training.loss import LOG_FLOOR, HybridLoss, align_target
 
 MODALITIES = ["ECG", "PPG"]
 
@@ -90,3 +90,20 @@ def test_a_masked_targets_sign_and_shift_follow_the_reconstruction() -> None:
     assert not torch.allclose(kept_sign[0, 1], reconstruction[0, 1])  # a negated target needs polarity
     unshifted = align_target(reconstruction, target, free, max_shift=0, polarity=True)
     assert not torch.allclose(unshifted[0, 0], reconstruction[0, 0])  # a shift of 3 needs max_shift >= 3
+
+
+def test_log_time_error_is_the_mean_log_window_error_and_weighs_errors_relative_to_their_size() -> None:
+    target = torch.zeros(2, 2, 8)
+    reconstruction = torch.zeros(2, 2, 8)
+    reconstruction[:, 0] = 0.01  # modality 0 reconstructed well (MSE 1e-4), modality 1 badly (MSE 1)
+    reconstruction[:, 1] = 1.0
+    cfg = LossConfig(spectral_weight=0.0, time_error="log")
+    terms = HybridLoss(cfg, ["A", "B"])(reconstruction, target)
+    expected = 0.5 * (np.log(1e-4 + LOG_FLOOR) + np.log(1.0 + LOG_FLOOR))
+    assert terms.total.item() == pytest.approx(expected, rel=1e-5)
+    assert terms.mse.item() == pytest.approx(0.5 * (1e-4 + 1.0), rel=1e-5)  # the logged MSE stays plain
+    reconstruction.requires_grad_(True)
+    HybridLoss(cfg, ["A", "B"])(reconstruction, target).total.backward()
+    gradient = reconstruction.grad.abs().mean(dim=(0, 2))
+    # d log(e² + ε) / de = 2e / (e² + ε): the small error pulls harder than the large one
+    assert gradient[0] > 10 * gradient[1]

@@ -3,6 +3,14 @@
 ``total = (1 - λ) * Σ_m w_m MSE_m + λ * Σ_m w_m SPEC_m`` with ``λ = loss.spectral_weight``
 and modality weights ``w_m`` summing to one.
 
+With ``loss.time_error: log`` the time-domain term is ``Σ_m w_m mean_b log(MSE_bm + ε)``
+instead, over windows ``b``: on z-scored windows ``-10 log10(MSE_bm)`` is the window's
+SNR in dB, so this term is the mean per-window SNR (up to sign and scale), the
+figure reported per modality. Each window's error then counts relative to its own
+size: a modality reconstructed well keeps gaining from further precision, instead
+of being ignored beside one with a large squared error. ``ε`` (:data:`LOG_FLOOR`,
+40 dB) keeps windows reconstructed better than that from pulling further.
+
 Spectral term: ``SPEC_m`` is the mean over windows and frequency bins of
 ``(|R_f| - |X_f|)^2`` where ``R, X = rfft(·, norm="ortho")`` of the reconstruction and
 the target. The orthonormal scaling divides the raw FFT by ``sqrt(T)``, so by
@@ -20,6 +28,8 @@ import torch
 from torch import Tensor, nn
 
 from mimo_lib.config import LossConfig
+
+LOG_FLOOR = 1e-4
 
 
 def modality_weight_vector(weights: Mapping[str, float], modalities: list[str]) -> Tensor:
@@ -82,6 +92,7 @@ class HybridLoss(nn.Module):
         super().__init__()
         self.modalities = list(modalities)
         self.spectral_weight = cfg.spectral_weight
+        self.log_error = cfg.time_error == "log"
         self.register_buffer("weights", modality_weight_vector(cfg.modality_weights, self.modalities))
 
     def forward(self, reconstruction: Tensor, target: Tensor, window_weights: Tensor | None = None) -> LossTerms:
@@ -103,13 +114,15 @@ class HybridLoss(nn.Module):
         spec_rec = torch.fft.rfft(reconstruction, dim=2, norm="ortho").abs()
         spec_tgt = torch.fft.rfft(target, dim=2, norm="ortho").abs()
         spectral = (spec_rec - spec_tgt).pow(2).mean(dim=2)  # [B, M]
+        time_error = torch.log(mse + LOG_FLOOR) if self.log_error else mse
         if window_weights is not None:
             window_weights = window_weights.to(mse.dtype)
-            mse, spectral = mse * window_weights, spectral * window_weights
+            mse, spectral, time_error = mse * window_weights, spectral * window_weights, time_error * window_weights
         mse_m, spectral_m = mse.mean(dim=0), spectral.mean(dim=0)
         weighted_mse = (self.weights * mse_m).sum()
         weighted_spectral = (self.weights * spectral_m).sum()
-        total = (1.0 - self.spectral_weight) * weighted_mse + self.spectral_weight * weighted_spectral
+        weighted_time = (self.weights * time_error.mean(dim=0)).sum() if self.log_error else weighted_mse
+        total = (1.0 - self.spectral_weight) * weighted_time + self.spectral_weight * weighted_spectral
         per_modality = {
             name: {"mse": mse_m[i], "spectral": spectral_m[i]} for i, name in enumerate(self.modalities)
         }
