@@ -30,8 +30,7 @@ from mimo_lib.config import CorruptionConfig, DataConfig, Params
 from mimo_lib.data.normalization import normalize
 from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
 from mimo_lib.data.renaming import check_mapping, recorded_names, renamed
-from mimo_lib.data.sources import SourceError, load_recordings
-from mimo_lib.data.sources.base import MissingSignalError
+from mimo_lib.data.sources import MissingSignalError, SourceError, load_recordings
 from mimo_lib.data.types import Recording, WindowSet
 from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from mimo_lib.config import Params
 from mimo_lib.data.sources import csv_folder, synthetic, wfdb_source  # noqa: F401  (registers the sources)
-from mimo_lib.data.sources.base import Source, SourceError
+from mimo_lib.data.sources.base import MissingSignalError, Source, SourceError
 from mimo_lib.data.types import Recording
 from mimo_lib.registry import SOURCES
 
-__all__ = ["Source", "SourceError", "available_subjects", "load_recordings", "sample_bits"]
+__all__ = ["MissingSignalError", "Source", "SourceError", "available_subjects", "load_recordings", "sample_bits"]
 
 
 def available_subjects(params: Params) -> list[str]:
