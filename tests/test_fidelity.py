@@ -17,6 +17,7 @@ from mimo_lib.evaluation.fidelity import (
     match_events,
     pat_error,
     pulse_arrival_times,
+    pulse_upstrokes,
     rate_error,
     score_recording,
     span_rates,
@@ -168,6 +169,27 @@ def test_pat_error_measures_a_shift_of_the_r_peaks(truth):
     table = score_recording(signals, dict(signals, ecg=np.roll(signals["ecg"], shift)), RATE, KINDS)
     assert value(table, "ecg->ppg", "pat_mae") == pytest.approx(shift / RATE * 1000, abs=2.0)
     assert counts(table, "ecg->ppg", "pat_mae")[0] > 0.9 * len(truth["r_peaks"])
+
+
+def test_pat_to_the_upstroke_follows_a_delayed_pulse_and_ignores_a_moved_peak(truth):
+    signals = truth["signals"]
+    delay = 3  # samples
+    table = score_recording(signals, dict(signals, ppg=np.roll(signals["ppg"], delay)), RATE, KINDS)
+    assert value(table, "ecg->ppg", "pat_upstroke_mae") == pytest.approx(delay / RATE * 1000, abs=1.0)
+    assert counts(table, "ecg->ppg", "pat_upstroke_mae")[0] > 0.9 * len(truth["r_peaks"])
+    perfect = score_recording(signals, signals, RATE, KINDS)
+    assert value(perfect, "ecg->ppg", "pat_upstroke_mae") == 0.0
+
+
+def test_upstroke_lies_between_samples_where_the_rise_is_steepest():
+    time = np.arange(200) / 100.0
+    pulse = 1 / (1 + np.exp(-(time - 1.003) / 0.02))  # steepest at 1.003 s, peak (plateau end) after it
+    pulse[130:] = pulse[129] - 0.01 * np.arange(70)  # fall after a peak at sample 129
+    (upstroke,) = pulse_upstrokes(pulse, np.array([129]), 100.0)
+    assert upstroke / 100.0 == pytest.approx(1.003, abs=0.002)
+    with_gap = pulse.copy()
+    with_gap[110] = np.nan
+    assert len(pulse_upstrokes(with_gap, np.array([129]), 100.0)) == 0
 
 
 def test_flat_and_all_nan_reconstructions_are_counted_not_scored(truth):
