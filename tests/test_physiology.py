@@ -48,7 +48,8 @@ def test_reconstructing_the_original_scores_the_floor(trained_and_untrained):
     identity = trained.reconstruct(recordings, reconstructor=lambda windows: windows)
     table = score_reconstructions({"identity": identity}, KINDS)
     values = table.pivot_table(index=["modality", "measure"], columns="method", values="value")
-    np.testing.assert_allclose(values["identity"], values[ORIGINAL], atol=1e-6)
+    # stitched windows equal the original up to float round-off; sub-sample upstrokes move by ~1e-6 ms
+    np.testing.assert_allclose(values["identity"], values[ORIGINAL], atol=1e-4)
     assert set(table["modality"]) == {"ECG", "PPG", "RESP", "ECG->PPG"}, "ABP has no fidelity measure"
     f1 = values.loc[("ECG", "r_peak_f1_50ms"), ORIGINAL]
     assert f1 == 1.0
