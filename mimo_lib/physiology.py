@@ -21,12 +21,12 @@ from mimo_lib.data.annotations import read_bidmc_breaths, read_wfdb_beats
 from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.types import Recording
 from mimo_lib.evaluation.baselines import PCABaseline, fit_pca
-from mimo_lib.evaluation.evaluate import MODEL_METHOD
+from mimo_lib.evaluation.evaluate import MODEL_METHOD, ORIGINAL_METHOD
 from mimo_lib.evaluation.fidelity import DETECTORS, KINDS, score_recording, span_rates, summarize_scores
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import TrainedRun
 
-ORIGINAL = "original"
+ORIGINAL = ORIGINAL_METHOD
 BREATH_ANNOTATOR = "ann1"
 
 

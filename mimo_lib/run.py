@@ -124,25 +124,14 @@ class TrainedRun:
             data["file_glob"] = path.name
             if not re.search(data["subject_pattern"], path.stem):
                 data["subject_pattern"] = ONE_FILE_SUBJECT
-        names = dict(zip(data["modalities"], recorded_names(data["modalities"], mapping)))
-        data["modalities"] = list(names.values())
-        for section, key in (("data", "kinds"), ("preprocessing", "bands"), ("loss", "modality_weights")):
-            tree[section][key] = {names[m]: value for m, value in tree[section][key].items()}
-        dropout = tree["training"]["modality_dropout"]
-        if isinstance(dropout, dict):
-            tree["training"]["modality_dropout"] = {names[m]: value for m, value in dropout.items()}
+        _rename_modalities(tree, dict(zip(data["modalities"], recorded_names(data["modalities"], mapping))))
         return Params.model_validate(tree)
 
     def _params_without(self, missing: Sequence[str]) -> Params:
         """The run's params for recordings that lack the ``missing`` modalities."""
         present_mask(self.modalities, list(missing))
         tree = self.params.to_dict()
-        tree["data"]["modalities"] = [m for m in self.modalities if m not in missing]
-        for section, key in (("data", "kinds"), ("preprocessing", "bands"), ("loss", "modality_weights")):
-            tree[section][key] = {m: v for m, v in tree[section][key].items() if m not in missing}
-        dropout = tree["training"]["modality_dropout"]
-        if isinstance(dropout, dict):
-            tree["training"]["modality_dropout"] = {m: v for m, v in dropout.items() if m not in missing}
+        _rename_modalities(tree, {m: m for m in self.modalities if m not in missing})
         return Params.model_validate(tree)
 
     def _normalize(self, raw: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
@@ -372,6 +361,17 @@ class TrainedRun:
         windows = self.split(split) if sets is None else sets[split]
         return write_robustness(self.model, windows, self.run_dir, split,
                                 corruption or self.params.training.corruption, seed)
+
+
+def _rename_modalities(tree: dict[str, Any], names: Mapping[str, str]) -> None:
+    """In a params tree, keep the modalities ``names`` holds, renamed, in ``data.modalities`` and every
+    per-modality mapping (kinds, bands, loss weights, dropout); the others are left out."""
+    tree["data"]["modalities"] = [names[m] for m in tree["data"]["modalities"] if m in names]
+    for section, key in (("data", "kinds"), ("preprocessing", "bands"), ("loss", "modality_weights")):
+        tree[section][key] = {names[m]: value for m, value in tree[section][key].items() if m in names}
+    dropout = tree["training"]["modality_dropout"]
+    if isinstance(dropout, dict):
+        tree["training"]["modality_dropout"] = {names[m]: value for m, value in dropout.items() if m in names}
 
 
 def _mapping_hint(error: MissingSignalError, read: DataConfig, run: DataConfig) -> str:

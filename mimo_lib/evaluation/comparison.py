@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from mimo_lib.config import RUNTIME_KEYS, flatten, read_yaml, values_label
-from mimo_lib.evaluation.evaluate import MODEL_METHOD
+from mimo_lib.evaluation.evaluate import MODEL_METHOD, ORIGINAL_METHOD
 from mimo_lib.evaluation.metrics import METRICS
 
 HEADLINE_FILE = "headline.json"
@@ -53,7 +53,6 @@ PARAMS_FILE = "params.yaml"
 FUSION_KEY = "model.fusion"
 SEED_KEY = "training.seed"
 CONFIDENCE = 0.95
-ORIGINAL_METHOD = "original"  # fidelity of the original signal itself (the detectors' floor)
 _DATA_SECTIONS = ("data.", "preprocessing.")
 # Where a run's files go, how it is logged and how many threads it uses: not what it computes.
 _BOOKKEEPING_SECTIONS = ("paths.", "tracking.")

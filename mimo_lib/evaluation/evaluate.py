@@ -24,6 +24,7 @@ from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import predict
 
 MODEL_METHOD = "mimo-ae"
+ORIGINAL_METHOD = "original"  # the original signal scored as a method: the detectors' floor in fidelity tables
 
 
 @dataclass
