@@ -28,7 +28,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import neurokit2 as nk
 import numpy as np
 import pandas as pd
 
@@ -90,6 +89,8 @@ def simulate_subject(cfg: SyntheticConfig, index: int) -> SyntheticSubject:
     physiology["ptt_abp"] = physiology["ptt_ppg"] - physiology["ptt_abp_lead"]
 
     # respiration (chest expansion, rising on inspiration), scaled to about [-1, 1]
+    import neurokit2 as nk  # here, not at the top: reading a written cohort does not need NeuroKit2's import time
+
     rsp = nk.rsp_simulate(
         duration=int(np.ceil(cfg.duration_s)) + 1, sampling_rate=int(round(rate)),
         respiratory_rate=physiology["respiratory_rate"], method="breathmetrics",
