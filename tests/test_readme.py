@@ -3,7 +3,7 @@
 A code block runs unless the line before it reads ``<!-- example: skip: <reason> -->``
 (network, GPUs); skipped blocks print their reason. Examples run in a folder
 that stands in for a clone after ``make demo``: ``runs/demo/fusion=concat`` is a smoke
-run and ``data/raw/synthetic`` its recordings. Paths the examples do not find
+run and ``data/raw/synthetic`` the default synthetic cohort. Paths the examples do not find
 there resolve against the project, as ``mimo`` resolves them.
 """
 
@@ -16,7 +16,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import PROJECT_ROOT, smoke_params, smoke_run
+from helpers import PROJECT_ROOT, smoke_run
+
+from mimo_lib.config import load_params
+from mimo_lib.data.sources.synthetic import write_synthetic_cohort
 
 pytestmark = pytest.mark.slow
 
@@ -46,9 +49,7 @@ def demo_clone(tmp_path_factory):
     run_dir = smoke_run(folder / "work")
     (folder / "runs" / "demo").mkdir(parents=True)
     (folder / "runs" / "demo" / "fusion=concat").symlink_to(run_dir)
-    (folder / "data" / "raw").mkdir(parents=True)
-    params = smoke_params(folder / "work")
-    (folder / "data" / "raw" / "synthetic").symlink_to(params.resolve_path(params.data.root))
+    write_synthetic_cohort(load_params("params/default.yaml").data.synthetic, folder / "data" / "raw" / "synthetic")
     return folder
 
 
