@@ -107,3 +107,20 @@ def test_log_time_error_is_the_mean_log_window_error_and_weighs_errors_relative_
     gradient = reconstruction.grad.abs().mean(dim=(0, 2))
     # d log(e² + ε) / de = 2e / (e² + ε): the small error pulls harder than the large one
     assert gradient[0] > 10 * gradient[1]
+
+
+def test_modality_log_error_is_the_log_of_each_modality_batch_error() -> None:
+    target = torch.zeros(2, 2, 8)
+    reconstruction = torch.zeros(2, 2, 8)
+    reconstruction[0, 0], reconstruction[1, 0] = 0.1, 0.3  # modality A: window MSEs 0.01 and 0.09
+    reconstruction[:, 1] = 1.0  # modality B: MSE 1 in both windows
+    cfg = LossConfig(spectral_weight=0.0, time_error="modality_log")
+    terms = HybridLoss(cfg, ["A", "B"])(reconstruction, target)
+    expected = 0.5 * (np.log(0.05 + LOG_FLOOR) + np.log(1.0 + LOG_FLOOR))  # the log of the mean, not the mean log
+    assert terms.total.item() == pytest.approx(expected, rel=1e-5)
+    reconstruction.requires_grad_(True)
+    HybridLoss(cfg, ["A", "B"])(reconstruction, target).total.backward()
+    # within modality A the windows pull by their own error (0.1 vs 0.3), as with plain MSE
+    assert reconstruction.grad[1, 0].abs().mean().item() == pytest.approx(3 * reconstruction.grad[0, 0].abs().mean().item(), rel=1e-5)
+    # across modalities each is divided by its own MSE: A's smaller error pulls harder than B's larger one
+    assert reconstruction.grad[:, 0].abs().mean() > reconstruction.grad[:, 1].abs().mean()

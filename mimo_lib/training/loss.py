@@ -11,6 +11,12 @@ size: a modality reconstructed well keeps gaining from further precision, instea
 of being ignored beside one with a large squared error. ``ε`` (:data:`LOG_FLOOR`,
 40 dB) keeps windows reconstructed better than that from pulling further.
 
+With ``loss.time_error: modality_log`` it is ``Σ_m w_m log(mean_b MSE_bm + ε)``: the
+log is taken once per modality over the batch, so modalities are balanced by their
+relative error (a modality's gradient is divided by its own MSE) while within a
+modality windows still count by their squared error, as with ``mse``. Under
+distributed training each process takes the log of its own slice of the batch.
+
 Spectral term: ``SPEC_m`` is the mean over windows and frequency bins of
 ``(|R_f| - |X_f|)^2`` where ``R, X = rfft(·, norm="ortho")`` of the reconstruction and
 the target. The orthonormal scaling divides the raw FFT by ``sqrt(T)``, so by
@@ -92,7 +98,7 @@ class HybridLoss(nn.Module):
         super().__init__()
         self.modalities = list(modalities)
         self.spectral_weight = cfg.spectral_weight
-        self.log_error = cfg.time_error == "log"
+        self.time_error = cfg.time_error
         self.register_buffer("weights", modality_weight_vector(cfg.modality_weights, self.modalities))
 
     def forward(self, reconstruction: Tensor, target: Tensor, window_weights: Tensor | None = None) -> LossTerms:
@@ -114,14 +120,15 @@ class HybridLoss(nn.Module):
         spec_rec = torch.fft.rfft(reconstruction, dim=2, norm="ortho").abs()
         spec_tgt = torch.fft.rfft(target, dim=2, norm="ortho").abs()
         spectral = (spec_rec - spec_tgt).pow(2).mean(dim=2)  # [B, M]
-        time_error = torch.log(mse + LOG_FLOOR) if self.log_error else mse
+        window_log = torch.log(mse + LOG_FLOOR)
         if window_weights is not None:
             window_weights = window_weights.to(mse.dtype)
-            mse, spectral, time_error = mse * window_weights, spectral * window_weights, time_error * window_weights
+            mse, spectral, window_log = mse * window_weights, spectral * window_weights, window_log * window_weights
         mse_m, spectral_m = mse.mean(dim=0), spectral.mean(dim=0)
         weighted_mse = (self.weights * mse_m).sum()
         weighted_spectral = (self.weights * spectral_m).sum()
-        weighted_time = (self.weights * time_error.mean(dim=0)).sum() if self.log_error else weighted_mse
+        time_m = {"mse": mse_m, "log": window_log.mean(dim=0), "modality_log": torch.log(mse_m + LOG_FLOOR)}
+        weighted_time = (self.weights * time_m[self.time_error]).sum()
         total = (1.0 - self.spectral_weight) * weighted_time + self.spectral_weight * weighted_spectral
         per_modality = {
             name: {"mse": mse_m[i], "spectral": spectral_m[i]} for i, name in enumerate(self.modalities)
