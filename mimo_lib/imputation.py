@@ -30,7 +30,7 @@ import pandas as pd
 from mimo_lib.calibration.maps import fit_lag_map
 from mimo_lib.data.signals import bandpass
 from mimo_lib.evaluation.derived_respiration import ppg_respiration
-from mimo_lib.evaluation.fidelity import DETECTORS, rate_error, span_rates
+from mimo_lib.evaluation.fidelity import DETECTORS, dominant_rates, rate_error, span_rates
 from mimo_lib.evaluation.metrics import pearson_r
 from mimo_lib.physiology import RATE_SPANS, reference_breaths
 from mimo_lib.reconstruction import RecordingReconstruction
@@ -130,6 +130,22 @@ def constant_rate_errors(recordings: Reconstructions, modality: str, value: floa
         span = round(RATE_SPANS["resp"][2] * recording.rate)
         reference[np.arange(len(reference)) * span < from_seconds * recording.rate] = np.nan
         error = rate_error(reference, np.full(len(reference), value))
+        rows.append(_score_row(recording, error.mae, error.n_scored, error.n_not_scored))
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def dominant_rate_errors(recordings: Reconstructions, modality: str, band_hz: tuple[float, float]) -> pd.DataFrame:
+    """Per recording: MAE against the annotated breathing rate of the reconstruction's dominant frequency in ``band_hz``.
+
+    The rate of each 32 s span is its strongest frequency (:func:`~mimo_lib.evaluation.fidelity.dominant_rates`)
+    instead of its counted breaths. Columns as :func:`constant_rate_errors`.
+    """
+    rows = []
+    for recording in recordings:
+        rates = dominant_rates(recording.reconstruction[_row(recording, modality)], recording.rate,
+                               RATE_SPANS["resp"][2], band_hz)
+        reference = annotated_rates(recording, modality)
+        error = rate_error(reference, rates)
         rows.append(_score_row(recording, error.mae, error.n_scored, error.n_not_scored))
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 

@@ -82,7 +82,8 @@ def test_missing_sensor_benchmark_on_one_test_subject(bidmc_dir: Path, tmp_path:
     assert "## Without the sensor (test subjects 36; seeds 0)" in stdout
     assert "## Calibrated on the first 120 s, scored after it" in stdout
     without = pd.read_csv(tmp_path / "missing_without_sensor.csv", dtype={"subject": str})
-    assert set(without["method"]) == {"real RESP", "imputed", "PPG-derived RIAV", "PPG-derived RIFV",
+    assert set(without["method"]) == {"real RESP", "imputed", "real RESP, dominant frequency",
+                                      "imputed, dominant frequency", "PPG-derived RIAV", "PPG-derived RIFV",
                                       "PPG-derived RIIV", "constant 21.0", "PLETH pulse rate"}
     assert set(without.loc[without["modality"] == "II", "measure"]) == {"heart_rate_mae_8s", "r_peak_f1_50ms"}
     calibrated = pd.read_csv(tmp_path / "missing_calibrated.csv", dtype={"subject": str})

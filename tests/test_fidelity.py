@@ -14,6 +14,7 @@ from mimo_lib.evaluation.fidelity import (
     detect_breaths,
     detect_pulse_peaks,
     detect_r_peaks,
+    dominant_rates,
     match_events,
     pat_error,
     pulse_arrival_times,
@@ -281,6 +282,18 @@ def test_span_rates_need_three_events_and_full_coverage():
     assert np.isnan(span_rates(events, 120.0, 960, 4.0, valid)).all()
     error = rate_error(np.array([60.0, 70.0, np.nan]), np.array([62.0, np.nan, 50.0]))
     assert (error.mae, error.n_scored, error.n_not_scored) == (2.0, 1, 2)
+
+
+def test_dominant_rates_find_the_breathing_frequency_of_each_span_whatever_the_sign():
+    rate = 25.0
+    time = np.arange(round(96 * rate)) / rate  # three 32 s spans: 12, then 18, then 12 breaths/min
+    frequency = np.where(time < 32, 0.2, np.where(time < 64, 0.3, 0.2))
+    breathing = np.sin(2 * np.pi * np.cumsum(frequency) / rate) + 0.3 * np.random.default_rng(0).normal(size=time.size)
+    np.testing.assert_allclose(dominant_rates(breathing, rate, 32.0, (0.08, 0.7)), [12.0, 18.0, 12.0], atol=0.3)
+    np.testing.assert_allclose(dominant_rates(-breathing, rate, 32.0, (0.08, 0.7)),
+                               dominant_rates(breathing, rate, 32.0, (0.08, 0.7)))
+    breathing[900] = np.nan  # inside the second span
+    assert np.isnan(dominant_rates(breathing, rate, 32.0, (0.08, 0.7))).tolist() == [False, True, False]
 
 
 def test_pulse_arrival_times_take_the_first_pulse_in_range():

@@ -247,6 +247,33 @@ def span_rates(event_samples: np.ndarray, rate: float, length: int, span_s: floa
     return rates
 
 
+def dominant_rates(signal: np.ndarray, rate: float, span_s: float, band_hz: tuple[float, float],
+                   segment_s: float = 16.0) -> np.ndarray:
+    """Rate (cycles/min) of the strongest frequency in ``band_hz`` in each whole span of ``span_s``.
+
+    Welch's power spectrum of each span (segments of ``segment_s``, 75 % overlap,
+    zero-padded to a grid of 0.05 cycles/min or finer). Spans as in
+    :func:`span_rates`; NaN for a span with a non-finite sample. Blind to polarity
+    and to the waveform's shape: an alternative to counting events.
+    """
+    span = round(span_s * rate)
+    if span < 1 or not rate > 0:
+        raise ValueError(f"span_s ({span_s}) at rate {rate} must be at least one sample")
+    signal = np.asarray(signal, dtype=np.float64)
+    n_spans = len(signal) // span
+    segment = min(span, round(segment_s * rate))
+    n_fft = max(segment, 2 ** math.ceil(math.log2(60 * rate / 0.05)))
+    rates = np.full(n_spans, np.nan)
+    for index in range(n_spans):
+        piece = signal[index * span:(index + 1) * span]
+        if not np.isfinite(piece).all():
+            continue
+        freqs, power = sps.welch(piece, fs=rate, nperseg=segment, noverlap=3 * segment // 4, nfft=n_fft, detrend="constant")
+        inside = (freqs >= band_hz[0]) & (freqs <= band_hz[1])
+        rates[index] = 60.0 * freqs[inside][np.argmax(power[inside])]
+    return rates
+
+
 def rate_error(reference_rates: np.ndarray, test_rates: np.ndarray) -> ErrorSummary:
     """MAE of the spans where both rates are finite; the other spans are counted as not scored."""
     reference_rates = np.asarray(reference_rates, dtype=np.float64)
