@@ -304,6 +304,15 @@ def test_pulse_arrival_times_take_the_first_pulse_in_range():
     assert (error.mae, error.n_scored, error.n_not_scored) == (pytest.approx(20.0), 2, 1)
 
 
+def test_a_missed_pulse_is_counted_not_paired_with_the_next_beat():
+    r_peaks = np.array([100, 140, 180, 220])  # 100 Hz: a beat every 0.4 s, its pulse 0.3 s later
+    pulses = r_peaks + 30
+    late_and_one_missed = np.array([131, 211, 251])  # 1 sample late; the pulse at 170 is gone
+    error = pat_error(r_peaks, pulses, r_peaks, late_and_one_missed, 100.0)
+    # the second beat's pulse would otherwise be the next beat's (0.71 s instead of 0.3 s)
+    assert (error.mae, error.n_scored, error.n_not_scored) == (pytest.approx(10.0), 3, 1)
+
+
 def test_summary_averages_recordings_and_totals_counts(truth):
     signals = truth["signals"]
     perfect = score_recording(signals, signals, RATE, {"ecg": "ecg"})
