@@ -36,6 +36,8 @@ TRAINING_NOTEBOOK = "03_training.ipynb"
 ANALYSIS_NOTEBOOK = "04_analysis.ipynb"
 RUN_RESOURCE = "mimo_run"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+KERNEL_STARTS = 3
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,28 @@ class RunOutcome:
 
 
 def execute(notebook: str, output: Path, parameters: dict[str, Any]) -> Path:
-    """Execute ``notebooks/<notebook>`` with papermill into ``output`` (the kernel runs in notebooks/)."""
+    """Execute ``notebooks/<notebook>`` with papermill into ``output`` (the kernel runs in notebooks/).
+
+    A kernel that dies before it answers is started again, up to :data:`KERNEL_STARTS` times in all:
+    kernels started at the same moment by other processes can be handed the same free port
+    (papermill issue 511), and the loser exits with "Address already in use" before running a cell.
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(
-        NOTEBOOK_DIR / notebook, output, parameters=parameters, kernel_name="python3",
-        cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False,
-    )
-    return output
+
+    def run() -> Path:
+        pm.execute_notebook(
+            NOTEBOOK_DIR / notebook, output, parameters=parameters, kernel_name="python3",
+            cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False,
+        )
+        return output
+
+    for _ in range(KERNEL_STARTS - 1):
+        try:
+            return run()
+        except RuntimeError as error:
+            if KERNEL_START_FAILURE not in str(error):
+                raise
+    return run()
 
 
 def failure_message(name: str, notebook: Path, error: BaseException) -> str:

@@ -4,6 +4,7 @@ finished runs, failures reported per run, and the comparison over seeds."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -15,7 +16,8 @@ from distributed import LocalCluster
 from mimo_lib.cli import build_parser, main, sweep_axes
 from mimo_lib.config import ParamsError, flatten, load_params, save_params
 from mimo_lib.evaluation import comparison
-from mimo_lib.executors import RUN_RESOURCE
+from mimo_lib import executors
+from mimo_lib.executors import KERNEL_START_FAILURE, KERNEL_STARTS, RUN_RESOURCE
 from mimo_lib.grid import fusion_settings, grid_points, parse_axis
 from mimo_lib.sweep import run_state, run_sweep
 
@@ -24,6 +26,39 @@ pytestmark = pytest.mark.notebooks
 SMOKE = "params/smoke.yaml"
 GRID = ["model.fusion=concat,gated", "training.seed=0,1"]
 POINTS = ["fusion=concat,seed=0", "fusion=concat,seed=1", "fusion=gated,seed=0", "fusion=gated,seed=1"]
+
+
+def _papermill_failing(errors: list[Exception]):
+    """A stand-in for ``papermill.execute_notebook`` raising ``errors`` in turn, then writing its output."""
+    calls = []
+
+    def execute_notebook(notebook, output, **kwargs):
+        calls.append(notebook)
+        if len(calls) <= len(errors):
+            raise errors[len(calls) - 1]
+        Path(output).write_text("{}")
+
+    return execute_notebook, calls
+
+
+def test_a_kernel_that_dies_at_start_is_started_again_and_a_cell_error_is_not(monkeypatch, tmp_path):
+    port_clash = RuntimeError(KERNEL_START_FAILURE)
+    execute_notebook, calls = _papermill_failing([port_clash, port_clash])
+    monkeypatch.setattr(executors.pm, "execute_notebook", execute_notebook)
+    assert executors.execute("03_training.ipynb", tmp_path / "out.ipynb", {}) == tmp_path / "out.ipynb"
+    assert len(calls) == 3
+
+    execute_notebook, calls = _papermill_failing([port_clash] * KERNEL_STARTS)
+    monkeypatch.setattr(executors.pm, "execute_notebook", execute_notebook)
+    with pytest.raises(RuntimeError, match=KERNEL_START_FAILURE):
+        executors.execute("03_training.ipynb", tmp_path / "out.ipynb", {})
+    assert len(calls) == KERNEL_STARTS
+
+    execute_notebook, calls = _papermill_failing([RuntimeError("a cell failed")])
+    monkeypatch.setattr(executors.pm, "execute_notebook", execute_notebook)
+    with pytest.raises(RuntimeError, match="a cell failed"):
+        executors.execute("03_training.ipynb", tmp_path / "out.ipynb", {})
+    assert len(calls) == 1
 
 
 def test_fusion_files_hold_their_strategy():
