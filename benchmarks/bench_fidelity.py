@@ -33,7 +33,8 @@ from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.sources import load_recordings
 from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.evaluate import evaluate_model
-from mimo_lib.physiology import ORIGINAL, fidelity_summary, reconstructions_beside_pca, score_reconstructions
+from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
+from mimo_lib.physiology import fidelity_summary, reconstructions_beside_pca, score_reconstructions
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import TrainedRun, load_run
 from mimo_lib.training.trainer import train
@@ -119,7 +120,7 @@ def report(table: pd.DataFrame, seeds: pd.DataFrame) -> str:
              f"{pca.upper()} | counts (MiMo-AE, seed {min(per_seed)}) |", "|---|---|---|---|---|---|---|---|"]
     first = per_seed[min(per_seed)]
     for key, row in model.iterrows():
-        original, baseline = grouped[ORIGINAL].mean()[key], grouped[pca].mean()[key]
+        original, baseline = grouped[ORIGINAL_METHOD].mean()[key], grouped[pca].mean()[key]
         lines.append(f"| {' | '.join(key)} | {original:.3f} | {row['mean']:.3f} ± {row['std']:.3f} | "
                      f"{baseline:.3f} | {first.loc[key, f'{MODEL} n']} |")
     lines += ["", markdown(seeds.round(3))]

@@ -9,10 +9,10 @@ stitched by tapered overlap-add, fidelity by
 1. **Without the sensor.** Breathing rate over 32 s spans from the imputed RESP
    against BIDMC's manual breath annotations, beside the rate of the real RESP,
    the same two signals' rates taken as each span's dominant frequency in the
-   RESP band instead of counted breaths, NeuroKit2 respiration derived from PLETH (pulse amplitude, pulse rate,
-   baseline) and a constant rate (the training subjects' median). Heart rate
-   over 8 s spans and R-peaks (50 ms) of the imputed II against the real II,
-   beside the pulse rate of PLETH.
+   RESP band instead of counted breaths, NeuroKit2 respiration derived from
+   PLETH (pulse amplitude, pulse rate, baseline) and a constant rate (the
+   training subjects' median). Heart rate over 8 s spans and R-peaks (50 ms) of
+   the imputed II against the real II, beside the pulse rate of PLETH.
 2. **Calibrated on the first ``--calibrate`` seconds.** The model adapted to each
    recording (:meth:`mimo_lib.run.TrainedRun.calibrated`) beside the
    uncalibrated imputation, that imputation with sign, gain and delay fitted on
@@ -50,6 +50,7 @@ from mimo_lib.data.signals import modality_bands
 from mimo_lib.data.sources import load_recordings
 from mimo_lib.data.types import Recording
 from mimo_lib.evaluation.derived_respiration import METHODS as DERIVED
+from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
 from mimo_lib.imputation import (
     after,
     constant_rate_errors,
@@ -62,7 +63,7 @@ from mimo_lib.imputation import (
     window_correlations,
     with_originals,
 )
-from mimo_lib.physiology import ORIGINAL, score_reconstructions
+from mimo_lib.physiology import score_reconstructions
 from mimo_lib.plots.imputation import plot_calibrated_imputation
 from mimo_lib.run import TrainedRun, load_run
 from mimo_lib.training.trainer import train
@@ -126,11 +127,11 @@ def without_sensor(full: list, runs: dict[str, TrainedRun], recordings: list[Rec
                                      (IMPUTED, imputed))]
     methods = {IMPUTED: imputed} | {f"PPG-derived {m.upper()}": derived_respiration(full, PPG, RESP, m) for m in DERIVED}
     resp = picked(score_reconstructions(methods, {RESP: "resp"}), MEASURES[RESP]).assign(modality=RESP)
-    resp.loc[resp["method"] == ORIGINAL, "method"] = "real RESP"
+    resp.loc[resp["method"] == ORIGINAL_METHOD, "method"] = "real RESP"
     constant_rows = as_rows(constant_rate_errors(full, RESP, constant), f"constant {constant:.1f}", MEASURES[RESP][0])
     ecg_imputed = with_originals(runs[ECG].reconstruct(recordings, missing=[ECG]), full)
     ecg = picked(score_reconstructions({IMPUTED: ecg_imputed}, {ECG: "ecg"}), MEASURES[ECG])
-    ecg = ecg[ecg["method"] != ORIGINAL]
+    ecg = ecg[ecg["method"] != ORIGINAL_METHOD]
     pulse = as_rows(pulse_rate_errors(full, PPG, ECG), "PLETH pulse rate", MEASURES[ECG][0])
     return pd.concat([resp, *(rows.assign(modality=RESP) for rows in (*dominant, constant_rows)),
                       ecg.assign(modality=ECG), pulse.assign(modality=ECG)], ignore_index=True)
@@ -157,7 +158,7 @@ def calibrated(full: list, run: TrainedRun, recordings: list[Recording], target:
     methods = {name: after(recons, seconds, [target]) for name, recons in methods.items()}
     kinds = {RESP: {RESP: "resp"}, ECG: {ECG: "ecg"}}[target]
     scores = picked(score_reconstructions(methods, kinds), MEASURES[target])
-    scores = scores[scores["method"] != ORIGINAL]
+    scores = scores[scores["method"] != ORIGINAL_METHOD]
     windows = run.windows(recordings)
     starts = {s: windows.starts[windows.subjects == s] for s in set(windows.subjects)}
     window_s = run.params.preprocessing.window_seconds

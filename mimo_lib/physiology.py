@@ -26,7 +26,6 @@ from mimo_lib.evaluation.fidelity import DETECTORS, KINDS, score_recording, span
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import TrainedRun
 
-ORIGINAL = ORIGINAL_METHOD
 BREATH_ANNOTATOR = "ann1"
 
 
@@ -92,8 +91,9 @@ def score_reconstructions(
         breaths = reference_breaths(first, resp) if resp else None
         beats = reference_beats(first, ecg) if ecg else None
         original = dict(zip(first.modalities, first.original))
-        for method, recording in ((ORIGINAL, first), *zip(methods, recordings)):
-            values = original if method == ORIGINAL else dict(zip(recording.modalities, recording.reconstruction))
+        for method, recording in ((ORIGINAL_METHOD, first), *zip(methods, recordings)):
+            values = (original if method == ORIGINAL_METHOD
+                      else dict(zip(recording.modalities, recording.reconstruction)))
             table = score_recording(original, values, first.rate, scored, breaths, beats)
             tables.append(table.assign(subject=first.subject, method=method))
     columns = ["subject", "method"]

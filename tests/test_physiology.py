@@ -8,8 +8,8 @@ from helpers import smoke_params
 from mimo_lib.data.annotations import read_bidmc_breaths
 from mimo_lib.data.prepare import prepare
 from mimo_lib.data.sources import load_recordings
+from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
 from mimo_lib.physiology import (
-    ORIGINAL,
     fidelity_beside_pca,
     fidelity_summary,
     rate_pairs,
@@ -49,9 +49,9 @@ def test_reconstructing_the_original_scores_the_floor(trained_and_untrained):
     table = score_reconstructions({"identity": identity}, KINDS)
     values = table.pivot_table(index=["modality", "measure"], columns="method", values="value")
     # stitched windows equal the original up to float round-off; sub-sample upstrokes move by ~1e-6 ms
-    np.testing.assert_allclose(values["identity"], values[ORIGINAL], atol=1e-4)
+    np.testing.assert_allclose(values["identity"], values[ORIGINAL_METHOD], atol=1e-4)
     assert set(table["modality"]) == {"ECG", "PPG", "RESP", "ECG->PPG"}, "ABP has no fidelity measure"
-    f1 = values.loc[("ECG", "r_peak_f1_50ms"), ORIGINAL]
+    f1 = values.loc[("ECG", "r_peak_f1_50ms"), ORIGINAL_METHOD]
     assert f1 == 1.0
 
 
@@ -72,7 +72,7 @@ def test_a_trained_model_keeps_the_physiology_better_than_an_untrained_one(train
 def test_fidelity_beside_pca_names_pca_at_the_latent_size(trained_and_untrained):
     trained, _, recordings = trained_and_untrained
     table = fidelity_beside_pca(trained, recordings)
-    assert set(table["method"]) == {ORIGINAL, "mimo-ae", "pca-32"}
+    assert set(table["method"]) == {ORIGINAL_METHOD, "mimo-ae", "pca-32"}
     assert (table["n_scored"] >= 0).all() and (table["n_not_scored"] >= 0).all()
 
 

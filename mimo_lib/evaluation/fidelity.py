@@ -49,6 +49,10 @@ MIN_EVENTS_PER_SPAN = 3
 # NeuroKit2's default R-peak detector misses beats in ECGs sampled well below its usual rates
 # (at 30 Hz, a fifth to three quarters of BIDMC's beats); slower ECGs are upsampled to this rate first.
 R_PEAK_DETECTION_RATE = 120.0
+# R-peak to finger pulse takes at least ~0.15 s in the body; monitors add their own lag between
+# channels (BIDMC's PLETH trails II by 0.65-0.73 s), hence the wide upper bound.
+PAT_MIN_DELAY_S = 0.15
+PAT_MAX_DELAY_S = 0.8
 COLUMNS = ("modality", "measure", "reference", "unit", "value", "n_scored", "n_not_scored")
 
 Detector = Callable[[np.ndarray, float], np.ndarray]
@@ -219,6 +223,14 @@ def match_events(reference: np.ndarray, test: np.ndarray, tolerance_s: float, ra
     )
 
 
+def _span_samples(span_s: float, rate: float) -> int:
+    """Samples in one rate span; a span shorter than one sample (or a non-positive rate) is an error."""
+    span = round(span_s * rate)
+    if span < 1 or not rate > 0:
+        raise ValueError(f"span_s ({span_s}) at rate {rate} must be at least one sample")
+    return span
+
+
 def span_rates(event_samples: np.ndarray, rate: float, length: int, span_s: float, valid: np.ndarray | None = None) -> np.ndarray:
     """Event rate (events/min) in each whole, non-overlapping span of ``span_s`` over ``length`` samples.
 
@@ -227,9 +239,7 @@ def span_rates(event_samples: np.ndarray, rate: float, length: int, span_s: floa
     sample that is ``False`` in ``valid`` (e.g. ``np.isfinite(signal)``).
     A trailing part span is left out.
     """
-    span = round(span_s * rate)
-    if span < 1 or not rate > 0:
-        raise ValueError(f"span_s ({span_s}) at rate {rate} must be at least one sample")
+    span = _span_samples(span_s, rate)
     n_spans = length // span
     bounds = np.arange(n_spans + 1) * span
     events = _events(event_samples)
@@ -256,9 +266,7 @@ def dominant_rates(signal: np.ndarray, rate: float, span_s: float, band_hz: tupl
     :func:`span_rates`; NaN for a span with a non-finite sample. Blind to polarity
     and to the waveform's shape: an alternative to counting events.
     """
-    span = round(span_s * rate)
-    if span < 1 or not rate > 0:
-        raise ValueError(f"span_s ({span_s}) at rate {rate} must be at least one sample")
+    span = _span_samples(span_s, rate)
     signal = np.asarray(signal, dtype=np.float64)
     n_spans = len(signal) // span
     segment = min(span, round(segment_s * rate))
@@ -325,15 +333,12 @@ def _arrivals(r_peaks: np.ndarray, pulses: np.ndarray, rate: float, min_delay_s:
 
 
 def pulse_arrival_times(
-    r_peaks: np.ndarray, pulse_peaks: np.ndarray, rate: float, min_delay_s: float = 0.15, max_delay_s: float = 0.8
+    r_peaks: np.ndarray, pulse_peaks: np.ndarray, rate: float, min_delay_s: float = PAT_MIN_DELAY_S,
+    max_delay_s: float = PAT_MAX_DELAY_S,
 ) -> np.ndarray:
     """Per R-peak, the delay (s) to the first pulse event at least ``min_delay_s`` later; NaN past ``max_delay_s``.
 
     Pulse events are peaks (sample indices) or upstrokes (:func:`pulse_upstrokes`, sub-sample positions).
-
-    R-peak to finger pulse peak takes at least ~0.15 s in the body; monitors add
-    their own lag between channels (BIDMC's PLETH trails II by 0.65-0.73 s), hence
-    the wide upper bound.
     """
     r_peaks, pulse_peaks = _events(r_peaks), np.sort(np.asarray(pulse_peaks, dtype=np.float64))
     return _arrivals(r_peaks, pulse_peaks, rate, min_delay_s, max_delay_s)[0]
@@ -347,8 +352,8 @@ def pat_error(
     rate: float,
     tolerance_s: float = R_PEAK_TOLERANCE_S,
     pulse_tolerance_s: float = PULSE_TOLERANCE_S,
-    min_delay_s: float = 0.15,
-    max_delay_s: float = 0.8,
+    min_delay_s: float = PAT_MIN_DELAY_S,
+    max_delay_s: float = PAT_MAX_DELAY_S,
 ) -> ErrorSummary:
     """Pulse arrival time MAE (ms) over the beats found on both sides: the original R-peak matched in the
     test within ``tolerance_s`` and the pulse it arrives at matched to the test's within ``pulse_tolerance_s``.
@@ -361,12 +366,13 @@ def pat_error(
     test_pulse = np.sort(np.asarray(test_pulse, dtype=np.float64))
     beats = match_events(original_r, test_r, tolerance_s, rate).pairs
     pulses = match_events(np.round(original_pulse), np.round(test_pulse), pulse_tolerance_s, rate).pairs
-    partner = np.full(len(original_pulse), -2)
+    partner = np.full(len(original_pulse), -2)  # each original pulse's matched test pulse; -2: none (-1: no arrival)
     partner[pulses[:, 0]] = pulses[:, 1]
-    original_pat, original_at = (values[beats[:, 0]] for values in
-                                 _arrivals(original_r, original_pulse, rate, min_delay_s, max_delay_s))
-    test_pat, test_at = (values[beats[:, 1]] for values in _arrivals(test_r, test_pulse, rate, min_delay_s, max_delay_s))
-    both = (original_at >= 0) & (test_at >= 0)
+    original_pat, original_at = _arrivals(original_r, original_pulse, rate, min_delay_s, max_delay_s)
+    test_pat, test_at = _arrivals(test_r, test_pulse, rate, min_delay_s, max_delay_s)
+    original_pat, original_at = original_pat[beats[:, 0]], original_at[beats[:, 0]]
+    test_pat, test_at = test_pat[beats[:, 1]], test_at[beats[:, 1]]
+    both = original_at >= 0
     both[both] = partner[original_at[both]] == test_at[both]
     mae = float(np.mean(np.abs(original_pat[both] - test_pat[both])) * 1000.0) if both.any() else np.nan
     return ErrorSummary(mae, int(both.sum()), len(original_r) - int(both.sum()))

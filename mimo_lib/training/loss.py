@@ -120,15 +120,21 @@ class HybridLoss(nn.Module):
         spec_rec = torch.fft.rfft(reconstruction, dim=2, norm="ortho").abs()
         spec_tgt = torch.fft.rfft(target, dim=2, norm="ortho").abs()
         spectral = (spec_rec - spec_tgt).pow(2).mean(dim=2)  # [B, M]
-        window_log = torch.log(mse + LOG_FLOOR)
+        window_log = torch.log(mse + LOG_FLOOR) if self.time_error == "log" else None
         if window_weights is not None:
             window_weights = window_weights.to(mse.dtype)
-            mse, spectral, window_log = mse * window_weights, spectral * window_weights, window_log * window_weights
+            mse, spectral = mse * window_weights, spectral * window_weights
+            if window_log is not None:
+                window_log = window_log * window_weights
         mse_m, spectral_m = mse.mean(dim=0), spectral.mean(dim=0)
         weighted_mse = (self.weights * mse_m).sum()
         weighted_spectral = (self.weights * spectral_m).sum()
-        time_m = {"mse": mse_m, "log": window_log.mean(dim=0), "modality_log": torch.log(mse_m + LOG_FLOOR)}
-        weighted_time = (self.weights * time_m[self.time_error]).sum()
+        if window_log is not None:
+            weighted_time = (self.weights * window_log.mean(dim=0)).sum()
+        elif self.time_error == "modality_log":
+            weighted_time = (self.weights * torch.log(mse_m + LOG_FLOOR)).sum()
+        else:
+            weighted_time = weighted_mse
         total = (1.0 - self.spectral_weight) * weighted_time + self.spectral_weight * weighted_spectral
         per_modality = {
             name: {"mse": mse_m[i], "spectral": spectral_m[i]} for i, name in enumerate(self.modalities)
