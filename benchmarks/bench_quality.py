@@ -1,6 +1,8 @@
 """Reconstruction quality of MiMo-AE against PCA at equal latent size, on real recordings.
 
-For every latent size, fusion strategy, variant and seed the script trains a model
+For every variant and every point of the grid latent size × fusion strategy × seed
+(:func:`mimo_lib.grid.grid_points`, the grid ``mimo sweep`` runs; a strategy is a
+name in ``params/fusion/`` or a YAML file) the script trains a model in this process
 on the prepared training windows (:func:`mimo_lib.training.trainer.train`), scores it on the
 test split with :func:`mimo_lib.evaluation.evaluate.evaluate_model`, and scores PCA with as many
 components, fitted on the same training windows, in the same run. Tables give
@@ -14,8 +16,8 @@ Protocol A (every modality at 30 Hz, 240-sample windows)::
         --set data.root=/work/shared/data/bidmc/bidmc_csv --seeds 0 1 2 --latent 128 32 --out results/quality_a
 
 ``--variant NAME:key=value,key=value`` adds an ablation (overrides on top of the
-params file; ``base`` is the params file alone). ``--merge a.csv b.csv`` prints the
-tables of earlier runs' raw CSVs together (for runs split over several processes).
+params file; ``base`` is the params file alone). To spread many models over
+processes or machines, run the grid with ``mimo sweep`` (``benchmarks/bench_sweep.py``).
 Windows come from the prepare cache (``<paths.processed>/<digest>/<split>.npz``),
 read directly when present, so the recordings need not be on the machine that
 trains, as long as ``data.root`` is spelled the same.
@@ -34,14 +36,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mimo_lib.config import Params, load_params
+from mimo_lib.config import Params, load_params, parse_override
 from mimo_lib.data.prepare import SPLITS, prepare
 from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.baselines import fit_pca
 from mimo_lib.evaluation.coupling import lagged_coupling, slow_coupling
 from mimo_lib.evaluation.evaluate import metrics_table
 from mimo_lib.evaluation.robustness import score_imputation
-from mimo_lib.model import FUSIONS
+from mimo_lib.grid import DEFAULT_FUSIONS, Axis, GridPoint, fusion_axis, fusion_settings, grid_points
 from mimo_lib.model.inference import impute_each, predict
 from mimo_lib.training.trainer import train
 
@@ -54,7 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--params", default="params/bidmc.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="params override (repeatable), e.g. data.root=/abs/path")
-    parser.add_argument("--fusion", nargs="+", default=sorted(FUSIONS), choices=sorted(FUSIONS))
+    parser.add_argument("--fusion", nargs="+", default=list(DEFAULT_FUSIONS),
+                        help="strategies: names in params/fusion/ or YAML files")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--latent", nargs="+", type=int, default=[128, 32])
     parser.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE,...",
@@ -76,8 +79,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="print, per subject, the delay (0..MAX_S s) at which SOURCE best follows TARGET "
                              "(mimo_lib.evaluation.coupling.lagged_coupling), e.g. II:PLETH:0.8 (repeatable)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
-    parser.add_argument("--merge", nargs="+", type=Path, metavar="CSV",
-                        help="print the tables of earlier raw CSVs (no training)")
     return parser.parse_args(argv)
 
 
@@ -87,6 +88,12 @@ def parse_variant(text: str) -> tuple[str, list[str]]:
     if not name:
         raise ValueError(f"--variant {text!r}: give a name before ':'")
     return name, [item for item in re.split(r",(?=[\w.]+=)", rest) if item]
+
+
+def model_grid(args: argparse.Namespace) -> list[GridPoint]:
+    """The models of each variant: every latent size × fusion strategy × seed, as ``mimo sweep`` grids them."""
+    return grid_points([Axis("model.latent_dim", tuple(args.latent)), fusion_axis(args.fusion),
+                        Axis("training.seed", tuple(args.seeds))])
 
 
 def load_sets(params: Params, subjects_limit: int | None) -> dict[str, WindowSet]:
@@ -163,21 +170,19 @@ def run(args: argparse.Namespace) -> pd.DataFrame:
             k = pca.n_components
             table = metrics_table(sets["test"], pca.reconstruct(sets["test"].windows), f"pca-{k}")
             rows += summary_rows(table, latent=latent, method=f"pca-{k}", variant="-", fusion="-", seed=0)
-            for name, extra in variants:
-                for fusion in args.fusion:
-                    for seed in args.seeds:
-                        overrides = [*base, *extra, f"model.latent_dim={latent}", f"model.fusion={fusion}",
-                                     f"training.seed={seed}"]
-                        rows += _train_and_score(args.params, overrides, sets, Path(scratch), imputation,
-                                                 latent=latent, method="mimo-ae", variant=name, fusion=fusion,
-                                                 seed=seed)
-                        if args.out:  # keep what is done if a long run is cut short
-                            write_raw(pd.DataFrame(rows), args.out)
-                            if imputation:
-                                pd.concat(imputation["pooled"]).to_csv(args.out.with_suffix(".imputation.csv"),
-                                                                       index=False)
-                                pd.concat(imputation["subjects"]).to_csv(
-                                    args.out.with_suffix(".imputation_subjects.csv"), index=False)
+        for name, extra in variants:
+            for point in model_grid(args):
+                overrides = {**dict(parse_override(text) for text in [*base, *extra]), **point.overrides()}
+                labels = {"latent": point.values["model.latent_dim"], "method": "mimo-ae", "variant": name,
+                          "fusion": fusion_settings(point.values["model.fusion"])[0],
+                          "seed": point.values["training.seed"]}
+                rows += _train_and_score(args.params, overrides, sets, Path(scratch), imputation, **labels)
+                if args.out:  # keep what is done if a long run is cut short
+                    write_raw(pd.DataFrame(rows), args.out)
+                    if imputation:
+                        pd.concat(imputation["pooled"]).to_csv(args.out.with_suffix(".imputation.csv"), index=False)
+                        pd.concat(imputation["subjects"]).to_csv(args.out.with_suffix(".imputation_subjects.csv"),
+                                                                 index=False)
     if imputation:
         print("## Imputation on the test subjects (modality absent at the input vs all present)\n")
         print(imputation_table(pd.concat(imputation["pooled"])) + "\n")
@@ -191,7 +196,7 @@ def write_raw(raw: pd.DataFrame, out: Path) -> None:
     out.with_suffix(".json").write_text(json.dumps(raw.to_dict(orient="records"), indent=1, default=float))
 
 
-def _train_and_score(params_path: str, overrides: list[str], sets: dict[str, WindowSet], scratch: Path,
+def _train_and_score(params_path: str, overrides: dict[str, object], sets: dict[str, WindowSet], scratch: Path,
                      imputation: dict[str, list[pd.DataFrame]] | None, **labels: object) -> list[dict[str, object]]:
     params = load_params(params_path, overrides)
     run_dir = scratch / "-".join(str(v) for v in labels.values())
@@ -300,12 +305,7 @@ def report(raw: pd.DataFrame) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if args.merge:
-        raw = pd.concat([pd.read_csv(path, dtype={"variant": str, "fusion": str}) for path in args.merge],
-                        ignore_index=True)
-        raw = raw.drop_duplicates(subset=["latent", "method", "variant", "fusion", "seed", "modality"])
-    else:
-        raw = run(args)
+    raw = run(args)
     text = report(raw)
     print(text)
     if args.out:

@@ -16,6 +16,11 @@ Protocol A on BIDMC, 3 fusions × 5 seeds (hours on a 2-core CPU)::
         --set data.root=/work/shared/data/bidmc/bidmc_csv --seeds 0 1 2 3 4 --workers 1 2 --name bidmc-a
 
 A quick check of the script: add ``--epochs 1 --seeds 0 1``.
+
+Where the grid cannot be afforded once per worker count, ``--resume`` keeps one
+sweep folder ``<name>`` across calls and times each call on the runs it executed
+(finished runs are skipped): e.g. seeds 0 1 with ``--workers 1``, then seeds 0–4
+with ``--workers 2``, which prints the comparison of all of them.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2], help="worker processes, one sweep each")
     parser.add_argument("--metrics", nargs="+", default=["snr_db", "prd", "pearson"], help="metrics shown")
     parser.add_argument("--name", default="bench-sweep", help="sweep folders <name>-w<workers> under paths.runs")
+    parser.add_argument("--resume", action="store_true",
+                        help="one sweep folder <name> for every call: skip its finished runs, time the others")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     return parser.parse_args(argv)
 
@@ -59,12 +66,14 @@ def overrides(args: argparse.Namespace) -> list[str]:
 
 
 def timed_sweep(args: argparse.Namespace, workers: int) -> tuple[SweepSummary, float]:
-    """One sweep of the grid with ``workers`` worker processes, into a folder that must not exist yet."""
-    name = f"{args.name}-w{workers}"
+    """One sweep of the grid with ``workers`` worker processes, into a folder that must not exist yet
+    (with ``--resume``: the one folder ``<name>``, whose finished runs are skipped)."""
+    name = args.name if args.resume else f"{args.name}-w{workers}"
     params = load_params(args.params, overrides(args))
     folder = params.resolve_path(params.paths.runs) / name
-    if folder.exists():
-        raise SystemExit(f"{folder} exists: its finished runs would be skipped, not timed; remove it or pick --name")
+    if folder.exists() and not args.resume:
+        raise SystemExit(f"{folder} exists: its finished runs would be skipped, not timed; remove it, "
+                         "pick --name, or time only the unfinished runs with --resume")
     grid = [fusion_axis(args.fusion), Axis("training.seed", tuple(args.seeds))]
     began = time.perf_counter()
     summary = run_sweep(args.params, grid, overrides(args), name=name, jobs=workers, executor="dask")
@@ -106,13 +115,13 @@ def main(argv: list[str] | None = None) -> None:
     for workers in args.workers:
         summary, seconds = timed_sweep(args, workers)
         summaries.append(summary)
-        runs = sum(comparison.is_finished(path) for path in summary.runs.values())
+        runs = sum(comparison.is_finished(path) for name, path in summary.runs.items() if name not in summary.skipped)
         timings.append({"worker processes": workers, "threads per run": threads_per_worker(workers),
-                        "runs finished": runs, "wall s": round(seconds, 1),
+                        "runs finished": runs, "runs skipped": len(summary.skipped), "wall s": round(seconds, 1),
                         "runs per hour": round(3600 * runs / seconds, 1)})
         print(f"{workers} worker process(es): {seconds:.0f} s", flush=True)
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 60):
-        differences = largest_differences(summaries) if len(summaries) > 1 else None
+        differences = largest_differences(summaries) if len(summaries) > 1 and not args.resume else None
         text = report(args, timings, summaries[-1], differences)
     print(text)
     if args.out:

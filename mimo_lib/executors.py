@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ RUN_RESOURCE = "mimo_run"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 KERNEL_STARTS = 3
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+LOG_PROGRESS_INTERVAL = "60s"
 
 
 @dataclass(frozen=True)
@@ -163,10 +165,17 @@ def _outcome(task: RunTask, future: Future) -> RunOutcome:
     return future.result()
 
 
+def progress_interval(stream: Any = None) -> str:
+    """How often Dask's text progress bar redraws: Dask's own 100 ms on a terminal, once a minute into
+    a log file (a cluster job's output), where every redraw is appended."""
+    stream = sys.stdout if stream is None else stream
+    return "100ms" if stream.isatty() else LOG_PROGRESS_INTERVAL
+
+
 def _submit(client: Client, tasks: Sequence[RunTask]) -> list[RunOutcome]:
     _check_workers(client)
     futures = [client.submit(_run_on_worker, task, resources={RUN_RESOURCE: 1}, pure=False) for task in tasks]
-    progress(futures, notebook=False)
+    progress(futures, notebook=False, interval=progress_interval())
     return [_outcome(task, future) for task, future in zip(tasks, futures)]
 
 

@@ -3,6 +3,7 @@ finished runs, failures reported per run, and the comparison over seeds."""
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from mimo_lib.cli import build_parser, main, sweep_axes
 from mimo_lib.config import ParamsError, flatten, load_params, save_params
 from mimo_lib.evaluation import comparison
 from mimo_lib import executors
-from mimo_lib.executors import KERNEL_START_FAILURE, KERNEL_STARTS, RUN_RESOURCE
+from mimo_lib.executors import KERNEL_START_FAILURE, KERNEL_STARTS, LOG_PROGRESS_INTERVAL, RUN_RESOURCE, progress_interval
 from mimo_lib.grid import fusion_settings, grid_points, parse_axis
 from mimo_lib.sweep import run_state, run_sweep
 
@@ -59,6 +60,18 @@ def test_a_kernel_that_dies_at_start_is_started_again_and_a_cell_error_is_not(mo
     with pytest.raises(RuntimeError, match="a cell failed"):
         executors.execute("03_training.ipynb", tmp_path / "out.ipynb", {})
     assert len(calls) == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_dask_progress_redraws_once_a_minute_into_a_log_file(tmp_path):
+    """A cluster job's log gets a line a minute, not ten redraws a second; a terminal keeps Dask's own pace."""
+    with open(tmp_path / "sweep.log", "w") as log:
+        assert progress_interval(log) == LOG_PROGRESS_INTERVAL == "60s"
+    assert progress_interval(_Terminal()) == "100ms"
 
 
 def test_fusion_files_hold_their_strategy():
