@@ -14,11 +14,17 @@ import pytest
 import yaml
 from distributed import LocalCluster
 
+from mimo_lib import executors
 from mimo_lib.cli import build_parser, main, sweep_axes
 from mimo_lib.config import ParamsError, flatten, load_params, save_params
 from mimo_lib.evaluation import comparison
-from mimo_lib import executors
-from mimo_lib.executors import KERNEL_START_FAILURE, KERNEL_STARTS, LOG_PROGRESS_INTERVAL, RUN_RESOURCE, progress_interval
+from mimo_lib.executors import (
+    KERNEL_START_FAILURE,
+    KERNEL_STARTS,
+    LOG_PROGRESS_INTERVAL,
+    RUN_RESOURCE,
+    progress_interval,
+)
 from mimo_lib.grid import fusion_settings, grid_points, parse_axis
 from mimo_lib.sweep import run_state, run_sweep
 
