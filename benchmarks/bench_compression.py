@@ -13,6 +13,10 @@ split evenly over modalities and (``-alloc``) split as suits each budget best
 code's PRDN per modality, SNR, CR, bits per second and QS; each latent code
 against the baselines at its bits; the transform codecs at fixed ratios beside
 the best MiMo-AE code at least as compact; SNR lost by quantising the latent.
+Runs of one latent size with several seeds (``training.seed``) are shown as
+mean ± s.d. over the seeds, with the number of seeds in which MiMo-AE is the
+lowest (the baselines are deterministic, so every seed meets the same ones);
+the figure draws the seed means as curves and each seed as a point.
 
 Protocol B (125 Hz), runs trained first with ``mimo train``::
 
@@ -54,6 +58,7 @@ from mimo_lib.run import TrainedRun, load_run
 
 ALLOCATED = tuple(f"{transform}-alloc" for transform in TRANSFORMS)
 BASELINES = ("pca", *TRANSFORMS, *ALLOCATED)
+AVERAGED = ("budget", "bits_per_window", "bits_per_second", "cr", "cr_total", "qs", "prd", "snr_db", "pearson")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -110,6 +115,31 @@ def settings(raw: pd.DataFrame) -> pd.Series:
     return raw["code"].map(text)
 
 
+def over_seeds(raw: pd.DataFrame) -> pd.DataFrame:
+    """MiMo-AE rows as means over the runs' seeds per latent size, bits and modality (``prd_sd``, ``snr_db_sd``:
+    the s.d. over seeds, ``seeds``: how many), each a code of its own; every other row as it is."""
+    is_mimo = raw["method"] == "mimo-ae"
+    grouped = raw[is_mimo].groupby(["method", "latent", "bits", "setting", "modality"], sort=False)
+    means = (grouped[list(AVERAGED)].mean()
+             .join(grouped[["prd", "snr_db"]].std(ddof=1).add_suffix("_sd"))
+             .join(grouped["seed"].nunique().rename("seeds"))
+             .reset_index())
+    means["code"] = raw["code"].max() + 1 + means.groupby(["latent", "bits"], sort=False).ngroup()
+    return pd.concat([means, raw[~is_mimo]], ignore_index=True)
+
+
+def _mean_sd(mean: float, sd: float, digits: int = 1) -> str:
+    return f"{mean:.{digits}f}" if not np.isfinite(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def seeds_lowest(raw: pd.DataFrame, latent: float, bits: float, rivals: dict[str, float]) -> str:
+    """In how many seeds the MiMo-AE code (latent × bits) has a lower mean PRDN than every rival: ``k/n``."""
+    per_seed = raw[(raw["method"] == "mimo-ae") & (raw["modality"] == "mean") & (raw["latent"] == latent)
+                   & (raw["bits"] == bits)]["prd"]
+    lowest = sum(all(prd < value for value in rivals.values() if np.isfinite(value)) for prd in per_seed)
+    return f"{lowest}/{len(per_seed)}"
+
+
 def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
     """One row per code: setting, bits per window and second, CR, PRDN per modality, mean PRDN and SNR, QS."""
     means = raw[raw["modality"] == "mean"]
@@ -122,6 +152,7 @@ def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
     for modality in prd.columns:
         table[f"{modality} PRDN %"] = prd.loc[means["code"], modality].round(1).to_numpy()
     table["mean PRDN %"] = means["prd"].round(1).to_numpy()
+    table["s.d. over seeds"] = means["prd_sd"].round(1).fillna("-").to_numpy()
     table["mean SNR dB"] = means["snr_db"].round(2).to_numpy()
     table["QS"] = means["qs"].round(2).to_numpy()
     table = table.drop_duplicates(subset=["method", "setting", "bits/window"])  # budgets giving the same codec
@@ -133,12 +164,14 @@ def _method_order(column: pd.Series) -> pd.Series:
     return column.map(order) if column.name == "method" else column
 
 
-def equal_bits_table(raw: pd.DataFrame) -> pd.DataFrame:
-    """Each MiMo-AE code beside PCA (same size and depth) and the transform codecs within its bits per window."""
-    means = raw[raw["modality"] == "mean"]
+def equal_bits_table(averaged: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
+    """Each MiMo-AE code (mean over seeds) beside PCA (same size and depth) and the transform codecs within its
+    bits per window; ``lowest`` by the seed mean, and in how many seeds MiMo-AE is lowest."""
+    means = averaged[averaged["modality"] == "mean"]
     rows = []
     for _, code in means[means["method"] == "mimo-ae"].sort_values("cr", ascending=False).iterrows():
-        row = {"MiMo-AE": code["setting"], "CR": round(code["cr"], 2), "MiMo-AE PRDN %": round(code["prd"], 1)}
+        row = {"MiMo-AE": code["setting"], "CR": round(code["cr"], 2),
+               "MiMo-AE PRDN %": _mean_sd(code["prd"], code["prd_sd"])}
         same = {"pca": means[(means["method"] == "pca") & (means["latent"] == code["latent"])
                              & (means["bits"] == code["bits"])]}
         same.update({t: means[(means["method"] == t) & np.isclose(means["budget"], code["budget"])]
@@ -148,13 +181,15 @@ def equal_bits_table(raw: pd.DataFrame) -> pd.DataFrame:
             row[f"{name} PRDN % (CR)"] = f"{prd[name]:.1f} ({rows_at['cr'].iloc[0]:.2f})" if len(rows_at) else "-"
         rivals = {name: value for name, value in prd.items() if np.isfinite(value)}
         row["lowest"] = "MiMo-AE" if all(code["prd"] < v for v in rivals.values()) else min(rivals, key=rivals.get)
+        row["MiMo-AE lowest in seeds"] = seeds_lowest(raw, code["latent"], code["bits"], rivals)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def ratio_table(raw: pd.DataFrame, ratios: list[float], original_bits: float) -> pd.DataFrame:
-    """At each ratio: the transform codecs, and the best MiMo-AE code with at least that ratio (fewer or equal bits)."""
-    means = raw[raw["modality"] == "mean"]
+def ratio_table(averaged: pd.DataFrame, raw: pd.DataFrame, ratios: list[float], original_bits: float) -> pd.DataFrame:
+    """At each ratio: the transform codecs, and the MiMo-AE code with at least that ratio (fewer or equal bits) of
+    lowest seed-mean PRDN, with the number of seeds in which it is below every transform codec."""
+    means = averaged[averaged["modality"] == "mean"]
     mimo = means[means["method"] == "mimo-ae"]
     rows = []
     for ratio in ratios:
@@ -167,35 +202,41 @@ def ratio_table(raw: pd.DataFrame, ratios: list[float], original_bits: float) ->
         compact = mimo[mimo["cr"] >= ratio]
         if len(compact):
             best = compact.loc[compact["prd"].idxmin()]
-            row["best MiMo-AE at ≥ CR"] = f"{best['prd']:.1f} ({best['setting']}, CR {best['cr']:.2f})"
+            row["best MiMo-AE at ≥ CR"] = (f"{_mean_sd(best['prd'], best['prd_sd'])} ({best['setting']}, "
+                                           f"CR {best['cr']:.2f})")
             row["MiMo-AE lowest"] = "yes" if all(best["prd"] < v for v in prd.values() if np.isfinite(v)) else "no"
+            row["in seeds"] = seeds_lowest(raw, best["latent"], best["bits"], prd)
         else:
-            row["best MiMo-AE at ≥ CR"], row["MiMo-AE lowest"] = "none this compact", "-"
+            row["best MiMo-AE at ≥ CR"], row["MiMo-AE lowest"], row["in seeds"] = "none this compact", "-", "-"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def depth_table(raw: pd.DataFrame) -> pd.DataFrame:
-    """Mean SNR of each MiMo-AE code and its loss against the same model's float32 latent."""
+    """Mean SNR of each MiMo-AE code and its loss against the same model's float32 latent, mean ± s.d. over seeds."""
     means = raw[(raw["modality"] == "mean") & (raw["method"] == "mimo-ae")]
+    losses = []
+    for _, run in means.groupby(["latent", "seed"]):
+        reference = run.loc[run["bits"] == 32, "snr_db"]
+        losses.append(run.assign(loss=reference.iloc[0] - run["snr_db"] if len(reference) else np.nan))
     rows = []
-    for latent, group in means.groupby("latent"):
-        reference = group.loc[group["bits"] == 32, "snr_db"]
-        for _, code in group.sort_values("bits").iterrows():
-            loss = reference.iloc[0] - code["snr_db"] if len(reference) else np.nan
-            rows.append({"latent": int(latent), "bits": int(code["bits"]), "CR": round(code["cr"], 2),
-                         "mean SNR dB": round(code["snr_db"], 2), "loss vs float32 dB": round(loss, 2)})
+    for (latent, bits), codes in pd.concat(losses).groupby(["latent", "bits"]):
+        rows.append({"latent": int(latent), "bits": int(bits), "seeds": len(codes), "CR": round(codes["cr"].mean(), 2),
+                     "mean SNR dB": _mean_sd(codes["snr_db"].mean(), codes["snr_db"].std(ddof=1), 2),
+                     "loss vs float32 dB": _mean_sd(codes["loss"].mean(), codes["loss"].std(ddof=1), 2)})
     return pd.DataFrame(rows)
 
 
 def report(raw: pd.DataFrame, ratios: list[float], original_bits: float, description: str) -> str:
+    averaged = over_seeds(raw)
     return "\n\n".join([
         description,
-        "## Every code (test windows; PRDN per window in recording units, mean over windows)\n\n"
-        + markdown(codes_table(raw)),
-        "## Equal bits: each MiMo-AE code beside the baselines at its bits per window\n\n" + markdown(equal_bits_table(raw)),
+        "## Every code (test windows; PRDN per window in recording units, mean over windows; MiMo-AE: mean over "
+        "seeds)\n\n" + markdown(codes_table(averaged)),
+        "## Equal bits: each MiMo-AE code beside the baselines at its bits per window\n\n"
+        + markdown(equal_bits_table(averaged, raw)),
         "## Fixed ratios: transform codecs beside the best MiMo-AE code at least as compact\n\n"
-        + markdown(ratio_table(raw, ratios, original_bits)),
+        + markdown(ratio_table(averaged, raw, ratios, original_bits)),
         "## Latent depth: mean SNR against the float32 latent\n\n" + markdown(depth_table(raw)),
     ]) + "\n"
 
@@ -215,10 +256,16 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, Target, str]:
                    f"the {'coded (test) latents, ranges stored in the code' if args.calibration == 'file' else 'training latents'}; "
                    f"transform codecs ({args.wavelet} wavelet, DCT-II) at their best coefficient depth of "
                    f"{args.coefficient_bits} per budget, chosen on these windows.")
+    models = [(trained.model.latent_dim, trained.params.training.seed) for trained in runs]
+    repeated = sorted({model for model in models if models.count(model) > 1})
+    if repeated:
+        raise ValueError(f"--run gives more than one run of (latent size, seed) {repeated}: give each once")
     rows: list[dict] = []
     for trained in runs:
-        rows += latent_rows(trained.model, target, args.bits, sets["train"] if args.calibration == "train" else None)
-        print(f"  MiMo-AE latent {trained.model.latent_dim} coded at {args.bits} bits", flush=True)
+        seed = trained.params.training.seed
+        coded = latent_rows(trained.model, target, args.bits, sets["train"] if args.calibration == "train" else None)
+        rows += [{**row, "seed": seed} for row in coded]
+        print(f"  MiMo-AE latent {trained.model.latent_dim} seed {seed} coded at {args.bits} bits", flush=True)
     sizes = args.pca if args.pca is not None else sorted({trained.model.latent_dim for trained in runs})
     rows += pca_rows(sets["train"], target, sizes, args.bits, args.calibration)
     budgets = ratio_budgets(target, args.ratios) + [row["budget"] for row in rows
@@ -249,7 +296,9 @@ def main(argv: list[str] | None = None) -> None:
         raw.to_csv(args.out.with_suffix(".csv"), index=False)
         args.out.with_suffix(".md").write_text(text)
         args.out.with_suffix(".json").write_text(json.dumps(vars(args), default=str, indent=1))
-        save_figure(plot_rate_distortion(raw), args.out.parent, f"{args.out.name}_prdn")
+        mimo = raw[raw["method"] == "mimo-ae"]
+        figure = plot_rate_distortion(over_seeds(raw), points=mimo if mimo["seed"].nunique() > 1 else None)
+        save_figure(figure, args.out.parent, f"{args.out.name}_prdn")
 
 
 if __name__ == "__main__":

@@ -77,9 +77,9 @@ def smoke_params(folder: Path, **overrides) -> Params:
     return load_params("params/smoke.yaml", values)
 
 
-def smoke_run(folder: Path) -> Path:
+def smoke_run(folder: Path, **overrides) -> Path:
     """A run folder trained for one epoch on the smoke cohort."""
-    params = smoke_params(folder)
+    params = smoke_params(folder, **overrides)
     return train(params, prepare(params, progress=False), progress=False).run_dir
 
 

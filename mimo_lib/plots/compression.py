@@ -27,14 +27,16 @@ def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     return curves
 
 
-def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd") -> Figure:
+def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd", points: pd.DataFrame | None = None) -> Figure:
     """``metric`` against the total compression ratio: one panel per modality and one for the mean over modalities.
 
     ``table`` has the rows of :func:`mimo_lib.evaluation.rate_distortion.rate_distortion`
     (columns ``method``, ``latent``, ``bits``, ``modality``, ``cr_total`` and the metric). The
     ratio is the whole code's (all modalities, in bits against the recording's
     resolution), so every panel shares the same x position per code; latent codes
-    are labelled with their bits per number.
+    are labelled with their bits per number. ``points`` (rows of the same form, e.g.
+    each seed of the runs whose mean ``table`` holds) are drawn as dots in the colour
+    of their curve.
     """
     modalities = list(dict.fromkeys(table["modality"]))
     figure, axes = plt.subplots(1, len(modalities), figsize=(3.6 * len(modalities), 3.4), sharex=True, squeeze=False)
@@ -45,6 +47,10 @@ def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd") -> Figure:
             ratio = per_code["cr_total"].to_numpy(dtype=float)
             ax.plot(ratio, per_code[metric], marker=marker, linestyle=line, color=f"C{number}", markersize=4,
                     label=label)
+            if points is not None and method in ("mimo-ae", "pca"):
+                dots = points[(points["method"] == method) & (points["latent"] == rows["latent"].iloc[0])
+                              & (points["modality"] == modality)]
+                ax.plot(dots["cr_total"], dots[metric], ".", color=f"C{number}", alpha=0.5, markersize=3)
             if method == "mimo-ae":
                 for x, y, bits in zip(ratio, per_code[metric], per_code["bits"]):
                     ax.annotate(f"{int(bits)}", (x, y), textcoords="offset points", xytext=(3, 3), fontsize=6)
