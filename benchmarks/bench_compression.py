@@ -18,6 +18,14 @@ mean ± s.d. over the seeds, with the number of seeds in which MiMo-AE is the
 lowest (the baselines are deterministic, so every seed meets the same ones);
 the figure draws the seed means as curves and each seed as a point.
 
+``--fidelity`` also scores what a physiologist uses the signals for after coding:
+the test recordings are cut into back-to-back windows (every sample coded once),
+put through each MiMo-AE and PCA code of ``--fidelity-bits`` and each transform
+codec at ``--ratios``, stitched, and scored by :mod:`mimo_lib.evaluation.fidelity`
+(R-peaks, heart rate, pulses, breathing rate against the annotations, pulse
+arrival time) beside the original signal's own floor; ``<out>_fidelity.csv`` and
+``<out>_fidelity.png``.
+
 Protocol B (125 Hz), runs trained first with ``mimo train``::
 
     .venv/bin/python benchmarks/bench_compression.py --params params/bidmc_protocol_b.yaml \\
@@ -37,27 +45,38 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.figure import Figure
 
 from mimo_lib.config import load_params
-from mimo_lib.data.prepare import prepare
-from mimo_lib.data.sources import sample_bits
+from mimo_lib.data.prepare import prepare, split_subjects
+from mimo_lib.data.sources import load_recordings, sample_bits
+from mimo_lib.evaluation.baselines import PCABaseline
+from mimo_lib.evaluation.codecs.transform import TransformCodec
+from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
 from mimo_lib.evaluation.allocation import allocated_rows
 from mimo_lib.evaluation.rate_distortion import (
     CALIBRATIONS,
     COEFFICIENT_BITS,
     TRANSFORMS,
+    Coder,
     Target,
+    latent_coder,
     latent_rows,
+    pca_coder,
     pca_rows,
     ratio_budgets,
+    transform_coder,
     transform_rows,
 )
+from mimo_lib.physiology import coded_fidelity, fidelity_summary
 from mimo_lib.plots import save_figure
 from mimo_lib.plots.compression import plot_rate_distortion
 from mimo_lib.run import TrainedRun, load_run
 
 ALLOCATED = tuple(f"{transform}-alloc" for transform in TRANSFORMS)
 BASELINES = ("pca", *TRANSFORMS, *ALLOCATED)
+SHOWN_MEASURES = ("r_peak_f1_50ms", "r_peak_median_abs_timing_error", "heart_rate_mae_8s", "pulse_peak_f1_100ms",
+                  "pulse_rate_mae_8s", "breathing_rate_mae_32s", "pat_mae")
 AVERAGED = ("budget", "bits_per_window", "bits_per_second", "cr", "cr_total", "qs", "prd", "snr_db", "pearson")
 
 
@@ -80,6 +99,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wavelet", default="bior4.4", help="a PyWavelets discrete wavelet")
     parser.add_argument("--allocate", type=int, default=40, metavar="N",
                         help="also split each budget across modalities (N shares per modality tried; 0: even split only)")
+    parser.add_argument("--fidelity", action="store_true",
+                        help="also score beats, pulses, breaths and rates on the coded test recordings")
+    parser.add_argument("--fidelity-bits", nargs="+", type=int, default=[5, 8],
+                        help="bits per latent number of the MiMo-AE and PCA codes scored with --fidelity")
     parser.add_argument("--out", type=Path,
                         help="write <out>.csv (every row), <out>.md (the tables), <out>.json (the arguments) "
                              "and <out>_prdn.png (the curves)")
@@ -129,6 +152,8 @@ def over_seeds(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _mean_sd(mean: float, sd: float, digits: int = 1) -> str:
+    if not np.isfinite(mean):
+        return "not scored"
     return f"{mean:.{digits}f}" if not np.isfinite(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
@@ -152,7 +177,7 @@ def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
     for modality in prd.columns:
         table[f"{modality} PRDN %"] = prd.loc[means["code"], modality].round(1).to_numpy()
     table["mean PRDN %"] = means["prd"].round(1).to_numpy()
-    table["s.d. over seeds"] = means["prd_sd"].round(1).fillna("-").to_numpy()
+    table["s.d. over seeds"] = means["prd_sd"].round(1).astype(object).where(means["prd_sd"].notna(), "-").to_numpy()
     table["mean SNR dB"] = means["snr_db"].round(2).to_numpy()
     table["QS"] = means["qs"].round(2).to_numpy()
     table = table.drop_duplicates(subset=["method", "setting", "bits/window"])  # budgets giving the same codec
@@ -160,7 +185,7 @@ def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _method_order(column: pd.Series) -> pd.Series:
-    order = {method: number for number, method in enumerate(("mimo-ae", *BASELINES))}
+    order = {method: number for number, method in enumerate((ORIGINAL_METHOD, "mimo-ae", *BASELINES))}
     return column.map(order) if column.name == "method" else column
 
 
@@ -227,6 +252,77 @@ def depth_table(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fidelity_coders(runs: list[TrainedRun], train: WindowSet, raw: pd.DataFrame, args: argparse.Namespace,
+                    budgets: dict[float, float]) -> dict[str, tuple[Coder, dict[str, object]]]:
+    """Name -> (coder, labels with the code's CR on the test windows): each run and PCA size at every
+    ``--fidelity-bits``, each transform codec at every ``--ratios`` (``budgets``: ratio -> bits per window) with the
+    coefficients and depth it was scored with."""
+    means = raw[raw["modality"] == "mean"]
+    coders: dict[str, tuple[Coder, dict[str, object]]] = {}
+    for trained in runs:
+        latent, seed = trained.model.latent_dim, trained.params.training.seed
+        for bits in args.fidelity_bits:
+            code = means[(means["method"] == "mimo-ae") & (means["latent"] == latent) & (means["seed"] == seed)
+                         & (means["bits"] == bits)]
+            coders[f"mimo-ae {latent} × {bits} bit, seed {seed}"] = (latent_coder(trained.model, bits), {
+                "method": "mimo-ae", "setting": f"{latent} × {bits} bit", "latent": latent, "bits": bits, "seed": seed,
+                "cr_total": code["cr"].iloc[0]})
+    for size in sorted(means.loc[means["method"] == "pca", "latent"].unique()):
+        pca = PCABaseline(int(size)).fit(train.windows)
+        for bits in args.fidelity_bits:
+            code = means[(means["method"] == "pca") & (means["latent"] == size) & (means["bits"] == bits)]
+            coders[f"pca {int(size)} × {bits} bit"] = (pca_coder(pca, bits), {
+                "method": "pca", "setting": f"{int(size)} × {bits} bit", "latent": size, "bits": bits,
+                "cr_total": code["cr"].iloc[0]})
+    length = train.window_length
+    for method in (*TRANSFORMS, *ALLOCATED):
+        for ratio, budget in budgets.items():
+            rows = raw[(raw["method"] == method) & np.isclose(raw["budget"], budget)]
+            if rows.empty:
+                continue
+            parts = rows[rows["modality"] != "mean"]
+            codecs = [TransformCodec(method.removesuffix("-alloc"), length, int(keep), int(bits), args.wavelet)
+                      for keep, bits in zip(parts["keep"], parts["bits"])]
+            coders[f"{method} at {ratio:g}×"] = (transform_coder(codecs), {
+                "method": method, "setting": f"at {ratio:g}×", "cr_total": rows.loc[rows["modality"] == "mean", "cr"].iloc[0]})
+    return coders
+
+
+def fidelity_rows(scores: pd.DataFrame, coders: dict[str, tuple[Coder, dict[str, object]]]) -> pd.DataFrame:
+    """One row per code (the original's floor first, ratio 1) and measure: labels, value and counts."""
+    summary = fidelity_summary(scores)
+    frames = []
+    for name in (ORIGINAL_METHOD, *coders):
+        labels = ({"method": ORIGINAL_METHOD, "setting": "-", "cr_total": 1.0} if name == ORIGINAL_METHOD
+                  else coders[name][1])
+        frame = summary[[name, f"{name} n"]].set_axis(["value", "scored / not scored"], axis=1).reset_index()
+        frames.append(frame.assign(code=name, **labels))
+    return pd.concat(frames, ignore_index=True)
+
+
+def fidelity_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Codes (MiMo-AE as mean ± s.d. over seeds) × the measures of :data:`SHOWN_MEASURES`, by method and CR."""
+    shown = rows[rows["measure"].isin(SHOWN_MEASURES)].copy()
+    shown["measure"] = shown["modality"] + " " + shown["measure"] + " (" + shown["unit"] + ")"
+    keys = ["method", "setting", "measure"]
+    grouped = shown.groupby(keys, sort=False)
+    cells = grouped["value"].agg(["mean", "std"]).apply(lambda v: _mean_sd(v["mean"], v["std"], 3), axis=1)
+    table = cells.unstack("measure")[list(dict.fromkeys(shown["measure"]))]
+    table.insert(0, "CR", grouped["cr_total"].mean().groupby(level=[0, 1], sort=False).first().round(2))
+    return table.reset_index().sort_values(["method", "CR"], ascending=[True, False], key=_method_order)
+
+
+def fidelity_figure(rows: pd.DataFrame) -> Figure:
+    """The measures of :data:`SHOWN_MEASURES` against CR, one panel each: MiMo-AE seed means as curves, seeds as points."""
+    shown = rows[rows["measure"].isin(SHOWN_MEASURES)].copy()
+    shown["modality"] = shown["modality"] + " " + shown["measure"] + " (" + shown["unit"] + ")"
+    means = (shown.groupby(["method", "setting", "modality"], sort=False)[["latent", "bits", "cr_total", "value"]]
+             .mean().reset_index())
+    mimo = shown[shown["method"] == "mimo-ae"]
+    return plot_rate_distortion(means, metric="value", points=mimo if mimo["seed"].nunique() > 1 else None,
+                                columns=4, ylabel="", floor=ORIGINAL_METHOD)
+
+
 def report(raw: pd.DataFrame, ratios: list[float], original_bits: float, description: str) -> str:
     averaged = over_seeds(raw)
     return "\n\n".join([
@@ -241,7 +337,7 @@ def report(raw: pd.DataFrame, ratios: list[float], original_bits: float, descrip
     ]) + "\n"
 
 
-def run(args: argparse.Namespace) -> tuple[pd.DataFrame, Target, str]:
+def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None, Target, str]:
     params = load_params(args.params, args.overrides)
     sets = prepare(params, progress=False)
     resolution = sample_bits(params)
@@ -282,14 +378,24 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, Target, str]:
     raw = pd.DataFrame(rows)
     raw["code"] = np.arange(len(raw)) // (len(params.data.modalities) + 1)  # each code: its modality rows, then mean
     raw["setting"] = settings(raw)
-    return raw, target, description
+    fidelity = None
+    if args.fidelity:
+        coders = fidelity_coders(runs, sets["train"], raw, args, dict(zip(args.ratios, ratio_budgets(target, args.ratios))))
+        recordings = load_recordings(params, split_subjects(params)["test"])
+        scores = coded_fidelity(runs[0], recordings, {name: coder for name, (coder, _) in coders.items()})
+        fidelity = fidelity_rows(scores, coders)
+        print(f"  fidelity of {len(coders)} codes on {len(recordings)} test recordings", flush=True)
+    return raw, fidelity, target, description
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(1)
-    raw, target, description = run(args)
+    raw, fidelity, target, description = run(args)
     text = report(raw, args.ratios, target.original_bits_per_window, description)
+    if fidelity is not None:
+        text += ("\n## Physiology after coding: test recordings coded back to back (mean over recordings; MiMo-AE: "
+                 "mean ± s.d. over seeds; original: the signal's own floor)\n\n" + markdown(fidelity_table(fidelity)) + "\n")
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +405,9 @@ def main(argv: list[str] | None = None) -> None:
         mimo = raw[raw["method"] == "mimo-ae"]
         figure = plot_rate_distortion(over_seeds(raw), points=mimo if mimo["seed"].nunique() > 1 else None)
         save_figure(figure, args.out.parent, f"{args.out.name}_prdn")
+        if fidelity is not None:
+            fidelity.to_csv(args.out.parent / f"{args.out.name}_fidelity.csv", index=False)
+            save_figure(fidelity_figure(fidelity), args.out.parent, f"{args.out.name}_fidelity")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ the reference.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +131,16 @@ def reconstructions_beside_pca(
         MODEL_METHOD: run.reconstruct(recordings),
         f"pca-{pca.n_components}": run.reconstruct(recordings, reconstructor=pca.reconstruct),
     }
+
+
+def coded_fidelity(
+    run: TrainedRun, recordings: str | Path | list[Recording], coders: Mapping[str, Callable[[np.ndarray], np.ndarray]]
+) -> pd.DataFrame:
+    """:func:`score_reconstructions` of the recordings put through each coder (name -> normalised windows in and
+    out, e.g. :func:`mimo_lib.evaluation.rate_distortion.latent_coder`), windowed back to back with the run's
+    preprocessing, so that every sample is coded once, as a codec sends it."""
+    back_to_back = run.with_stride(run.params.preprocessing.window_seconds)
+    return score_reconstructions(back_to_back.reconstruct_each(recordings, coders), modality_kinds(run.params))
 
 
 def fidelity_beside_pca(run: TrainedRun, recordings: str | Path | list[Recording]) -> pd.DataFrame:

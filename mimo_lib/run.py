@@ -235,6 +235,30 @@ class TrainedRun:
             results.append(stitch_prepared(prepared, windows, self.modalities, present, rate, recording.rates))
         return results
 
+    def with_stride(self, seconds: float) -> TrainedRun:
+        """The run slicing recordings into windows every ``seconds`` (the window length: back to back, so that a
+        reconstruction is exactly its windows' and each sample lies in one window)."""
+        tree = self.params.to_dict()
+        tree["preprocessing"]["stride_seconds"] = seconds
+        return replace(self, params=Params.model_validate(tree))
+
+    def reconstruct_each(
+        self, source: str | Path | Recording | Sequence[Recording], reconstructors: Mapping[str, Callable[[np.ndarray], np.ndarray]]
+    ) -> dict[str, list[RecordingReconstruction]]:
+        """Each recording reconstructed by each of ``reconstructors`` (name -> normalised ``(N, M, T)`` windows in,
+        the same shape out), the recordings prepared once; stitched as :meth:`reconstruct` does."""
+        recordings = self.recordings(source)
+        present = present_mask(self.modalities, [])
+        rate = float(self.params.preprocessing.target_rate)
+        results: dict[str, list[RecordingReconstruction]] = {name: [] for name in reconstructors}
+        for recording, prepared in zip(recordings, self._prepare(recordings, [])):
+            windows = self._model_windows([prepared], []) if len(prepared.windows) else None
+            for name, reconstructor in reconstructors.items():
+                values = (windows.denormalize(reconstructor(windows.windows)) if windows is not None
+                          else np.empty((0, len(self.modalities), self.model.window_length)))
+                results[name].append(stitch_prepared(prepared, values, self.modalities, present, rate, recording.rates))
+        return results
+
     def _calibrated_reconstruction(self, recording: Recording, missing: Sequence[str], seconds: float,
                                    adaptation: AdaptationConfig, batch_size: int) -> RecordingReconstruction:
         (result,) = self.calibrated(recording, missing, seconds, adaptation).reconstruct(

@@ -101,7 +101,8 @@ def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
     stdout = _run(
         "benchmarks/bench_compression.py", "--params", "params/smoke.yaml",
         "--set", f"paths.processed={tmp_path / 'processed'}", "--run", *runs, "--bits", "4", "8", "32",
-        "--ratios", "10", "--allocate", "4", "--coefficient-bits", "4", "6", "--out", str(out),
+        "--ratios", "10", "--allocate", "4", "--coefficient-bits", "4", "6", "--fidelity", "--fidelity-bits", "8",
+        "--out", str(out),
     )
     raw = pd.read_csv(out.with_suffix(".csv"))
     assert set(raw["method"]) == {"mimo-ae", "pca", "wavelet", "dct", "wavelet-alloc", "dct-alloc"}
@@ -114,6 +115,15 @@ def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
     mimo = raw[(raw["method"] == "mimo-ae") & (raw["modality"] == "mean") & (raw["bits"] == 8)]["prd"]
     assert re.search(rf"\| 16 × 8 bit \| [\d.]+ \| {mimo.mean():.1f} ± {mimo.std():.1f} \|", stdout)
     assert re.search(r"\| [012]/2 \|", stdout)
+    # physiology after coding: the original's floor, both seeds' 8-bit code, PCA and each transform codec at 10×
+    fidelity = pd.read_csv(tmp_path / "compression_fidelity.csv")
+    assert set(fidelity["code"]) == {"original", "mimo-ae 16 × 8 bit, seed 0", "mimo-ae 16 × 8 bit, seed 1",
+                                     "pca 16 × 8 bit", "wavelet at 10×", "dct at 10×", "wavelet-alloc at 10×",
+                                     "dct-alloc at 10×"}
+    floor = fidelity[(fidelity["code"] == "original") & (fidelity["measure"] == "r_peak_f1_50ms")]["value"]
+    assert list(floor) == [1.0]
+    assert "## Physiology after coding" in stdout and "ECG r_peak_f1_50ms (fraction)" in stdout
+    assert (tmp_path / "compression_fidelity.png").is_file()
     repeated = subprocess.run([sys.executable, "benchmarks/bench_compression.py", "--params", "params/smoke.yaml",
                                "--set", f"paths.processed={tmp_path / 'processed'}", "--run", runs[0], runs[0]],
                               cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)

@@ -9,7 +9,9 @@ from mimo_lib.data.annotations import read_bidmc_breaths
 from mimo_lib.data.prepare import prepare
 from mimo_lib.data.sources import load_recordings
 from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
+from mimo_lib.evaluation.rate_distortion import latent_coder
 from mimo_lib.physiology import (
+    coded_fidelity,
     fidelity_beside_pca,
     fidelity_summary,
     rate_pairs,
@@ -67,6 +69,25 @@ def test_a_trained_model_keeps_the_physiology_better_than_an_untrained_one(train
     for measure in ("pulse_rate_mae_8s", "breathing_rate_mae_32s"):
         row = summary.xs(measure, level="measure").iloc[0]
         assert row["trained"] < 1.0 and not row["trained"] >= row["untrained"], (measure, row.to_dict())
+
+
+def test_coded_recordings_are_cut_back_to_back_and_a_coarser_code_misses_more_breaths(trained_and_untrained):
+    trained, _, recordings = trained_and_untrained
+    coders = {"identity": lambda windows: windows, "float32": latent_coder(trained.model, 32),
+              "2 bit": latent_coder(trained.model, 2)}
+    back_to_back = trained.with_stride(trained.params.preprocessing.window_seconds)
+    stitched = back_to_back.reconstruct_each(recordings, coders)
+    (one,) = stitched["identity"]
+    assert one.windows == one.length // (8 * 50), "one window per 8 s, none overlapping"
+    (model,) = stitched["float32"]
+    (windowed,) = back_to_back.reconstruct(recordings)
+    np.testing.assert_allclose(model.reconstruction, windowed.reconstruction, atol=1e-4)
+    summary = fidelity_summary(coded_fidelity(trained, recordings, coders)).droplevel(["reference", "unit"])
+    np.testing.assert_allclose(summary["identity"], summary[ORIGINAL_METHOD], atol=1e-4)
+    pulses = summary.xs("pulse_peak_f1_100ms", level="measure").iloc[0]
+    assert pulses["float32"] > 0.9, pulses.to_dict()
+    breathing = summary.xs("breathing_rate_mae_32s", level="measure").iloc[0]
+    assert breathing["float32"] < 0.2 and breathing["2 bit"] > breathing["float32"] + 0.1, breathing.to_dict()
 
 
 def test_fidelity_beside_pca_names_pca_at_the_latent_size(trained_and_untrained):

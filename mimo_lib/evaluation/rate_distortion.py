@@ -18,6 +18,10 @@ the recording's resolution, bits per second, QS, PRDN, SNR, r):
 Uniform latent quantisers are calibrated (``calibration``) on the coded latents
 themselves (``"file"``: their range goes into the code, as ``mimo encode --bits``
 does) or on the training windows' latents (``"train"``: values outside are clipped).
+
+The coders (:func:`latent_coder`, :func:`pca_coder`, :func:`transform_coder`) put
+normalised windows through a code and back, for reconstructing whole recordings
+as a codec would deliver them (:meth:`mimo_lib.run.TrainedRun.reconstruct_each`).
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
 from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UniformQuantizer
 from mimo_lib.evaluation.codecs.rate import score_code
 from mimo_lib.evaluation.codecs.transform import TransformCodec, decode_modalities, encode_modalities
-from mimo_lib.model.inference import decode_latent, predict
+from mimo_lib.model.inference import as_windowset, decode_latent, latents, predict
 from mimo_lib.model.mimo_ae import MiMoAE
 
 Calibration = Literal["file", "train"]
+Coder = Callable[[np.ndarray], np.ndarray]
 CALIBRATIONS = ("file", "train")
 COEFFICIENT_BITS = tuple(range(4, 11))
 TRANSFORMS = ("wavelet", "dct")
@@ -167,3 +172,29 @@ def rate_distortion(
                                                and row["modality"] == "mean"]
     rows += transform_rows(target, sorted(set(budgets)), coefficient_bits=coefficient_bits, wavelet=wavelet)
     return pd.DataFrame(rows)
+
+
+def _through_code(values: np.ndarray, bits: int) -> np.ndarray:
+    """``(N, D)`` numbers as a latent code on ``bits`` bits gives them back (quantiser from their own range)."""
+    unit_scale = np.zeros((len(values), 1)), np.ones((len(values), 1))
+    return encode_latent(values, *unit_scale, bits).decode()[0]
+
+
+def latent_coder(model: MiMoAE, bits: int) -> Coder:
+    """Normalised ``(N, M, T)`` windows through the model's latent coded on ``bits`` bits (the quantiser from the
+    coded latents' range, as ``mimo encode --bits`` codes a file) and the model's decoder."""
+    def code(windows: np.ndarray) -> np.ndarray:
+        latent = latents(model, as_windowset(windows, list(model.modalities)))[0]
+        return decode_latent(model, _through_code(latent, bits))
+    return code
+
+
+def pca_coder(pca: PCABaseline, bits: int) -> Coder:
+    """Normalised windows through ``pca``'s coordinates coded on ``bits`` bits."""
+    return lambda windows: pca.decode(_through_code(pca.encode(windows), bits))
+
+
+def transform_coder(codecs: Sequence[TransformCodec]) -> Coder:
+    """Normalised windows through one transform codec per modality (each window's mean and coefficient scale are
+    in its record, so coding normalised windows matches coding them in recording units up to float16 rounding)."""
+    return lambda windows: decode_modalities(list(codecs), encode_modalities(list(codecs), np.asarray(windows)))

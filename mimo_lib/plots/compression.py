@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
@@ -11,7 +13,7 @@ _LABELS = {"prd": "PRDN (%)", "snr_db": "SNR (dB)", "pearson": "Pearson r"}
 _STYLES = {"mimo-ae": ("o", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":"),
            "wavelet-alloc": ("^", "-."), "dct-alloc": ("v", "-.")}
 _NAMES = {"mimo-ae": "MiMo-AE", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT",
-          "wavelet-alloc": "wavelet, bits split", "dct-alloc": "DCT, bits split"}
+          "wavelet-alloc": "wavelet, bits split", "dct-alloc": "DCT, bits split", "original": "original signal"}
 
 
 def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
@@ -27,7 +29,8 @@ def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     return curves
 
 
-def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd", points: pd.DataFrame | None = None) -> Figure:
+def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd", points: pd.DataFrame | None = None,
+                         columns: int | None = None, ylabel: str | None = None, floor: str | None = None) -> Figure:
     """``metric`` against the total compression ratio: one panel per modality and one for the mean over modalities.
 
     ``table`` has the rows of :func:`mimo_lib.evaluation.rate_distortion.rate_distortion`
@@ -36,14 +39,23 @@ def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd", points: pd.Da
     resolution), so every panel shares the same x position per code; latent codes
     are labelled with their bits per number. ``points`` (rows of the same form, e.g.
     each seed of the runs whose mean ``table`` holds) are drawn as dots in the colour
-    of their curve.
+    of their curve. Panels wrap after ``columns`` (default: one row); ``ylabel``
+    replaces the metric's name on the axes. The rows of method ``floor`` (e.g. the
+    original signal's own score) are drawn as a horizontal line.
     """
     modalities = list(dict.fromkeys(table["modality"]))
-    figure, axes = plt.subplots(1, len(modalities), figsize=(3.6 * len(modalities), 3.4), sharex=True, squeeze=False)
-    for ax, modality in zip(axes[0], modalities):
+    columns = columns or len(modalities)
+    rows = math.ceil(len(modalities) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), sharex=True, squeeze=False)
+    for ax in axes.flat[len(modalities):]:
+        ax.set_visible(False)
+    for ax, modality in zip(axes.flat, modalities):
         for number, (method, label, rows) in enumerate(_curves(table)):
             marker, line = _STYLES.get(method, ("o", "-"))
             per_code = rows[rows["modality"] == modality].sort_values("cr_total")
+            if method == floor:
+                ax.axhline(per_code[metric].mean(), color="0.3", linestyle="--", linewidth=0.9, label=label)
+                continue
             ratio = per_code["cr_total"].to_numpy(dtype=float)
             ax.plot(ratio, per_code[metric], marker=marker, linestyle=line, color=f"C{number}", markersize=4,
                     label=label)
@@ -61,8 +73,9 @@ def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd", points: pd.Da
         ax.set_title("mean over modalities" if modality == "mean" else str(modality), fontsize=10)
         ax.set_xlabel("compression ratio (bits)")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0, 0].set_ylabel(_LABELS.get(metric, metric))
+    for ax in axes[:, 0]:
+        ax.set_ylabel(_LABELS.get(metric, metric) if ylabel is None else ylabel)
     figure.tight_layout()
-    figure.legend(*axes[0, -1].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    figure.legend(*axes.flat[0].get_legend_handles_labels(), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure
 
