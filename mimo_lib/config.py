@@ -202,6 +202,7 @@ class LossConfig(_Section):
     spectral_weight: float = Field(0.1, ge=0, le=1)
     modality_weights: dict[str, float] = Field(default_factory=dict)
     time_error: Literal["mse", "log", "modality_log"] = "mse"
+    slope_weight: float = Field(0.0, ge=0)
 
 
 class CorruptionConfig(_Section):

@@ -124,3 +124,22 @@ def test_modality_log_error_is_the_log_of_each_modality_batch_error() -> None:
     assert reconstruction.grad[1, 0].abs().mean().item() == pytest.approx(3 * reconstruction.grad[0, 0].abs().mean().item(), rel=1e-5)
     # across modalities each is divided by its own MSE: A's smaller error pulls harder than B's larger one
     assert reconstruction.grad[:, 0].abs().mean() > reconstruction.grad[:, 1].abs().mean()
+
+
+def test_slope_term_sees_a_late_pulse_that_the_spectrum_cannot() -> None:
+    """A pulse train arriving 3 samples late has the target's FFT magnitudes; its slope error is about
+    twice the target's slope energy, and the term adds to the total with its weight."""
+    t = torch.arange(250) / 125.0
+    pulse = torch.sin(2 * torch.pi * 1.2 * t) + 0.5 * torch.sin(2 * torch.pi * 2.4 * t - 1.0)
+    target = torch.stack([pulse, pulse])[None].repeat(2, 1, 1)
+    late = torch.roll(target, 3, dims=2)
+    plain = HybridLoss(LossConfig(spectral_weight=0.1), MODALITIES)(late, target)
+    sloped = HybridLoss(LossConfig(spectral_weight=0.1, slope_weight=0.5), MODALITIES)(late, target)
+    assert plain.spectral.item() < 1e-6 and plain.slope is None and "slope" not in plain.as_dict()
+    slope = torch.diff(target, dim=2)
+    expected = ((torch.diff(late, dim=2) - slope) ** 2).mean() / ((slope**2).mean() + LOG_FLOOR)
+    assert sloped.slope.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert sloped.total.item() == pytest.approx(plain.total.item() + 0.5 * expected.item(), rel=1e-5)
+    assert sloped.as_dict()["slope/PPG"] == pytest.approx(expected.item(), rel=1e-5)
+    exact = HybridLoss(LossConfig(slope_weight=0.5), MODALITIES)(target, target)
+    assert exact.slope.item() == 0.0

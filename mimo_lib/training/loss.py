@@ -17,6 +17,15 @@ relative error (a modality's gradient is divided by its own MSE) while within a
 modality windows still count by their squared error, as with ``mse``. Under
 distributed training each process takes the log of its own slice of the batch.
 
+With ``loss.slope_weight`` ``μ > 0`` the total gains ``μ Σ_m w_m SLOPE_m``: the squared
+error of the first difference (the slope) of each window, divided by the batch's
+mean squared slope of the target, so it is a relative error like the MSE of
+z-scored windows. The spectral term compares magnitudes only and is blind to a
+waveform arriving a few samples early or late; the MSE sees it, but in smooth
+signals (a pulse wave) mostly through the slow fundamental. The slope weighs each
+harmonic by its frequency squared, so the timing of steep edges (a pulse's
+upstroke, a QRS complex) counts.
+
 Spectral term: ``SPEC_m`` is the mean over windows and frequency bins of
 ``(|R_f| - |X_f|)^2`` where ``R, X = rfft(·, norm="ortho")`` of the reconstruction and
 the target. The orthonormal scaling divides the raw FFT by ``sqrt(T)``, so by
@@ -61,13 +70,17 @@ class LossTerms:
     mse: Tensor
     spectral: Tensor
     per_modality: dict[str, dict[str, Tensor]]
+    slope: Tensor | None = None
 
     def as_dict(self) -> dict[str, float]:
-        """Plain floats: ``loss``, ``mse``, ``spectral``, ``mse/<modality>``, ``spectral/<modality>``."""
+        """Plain floats: ``loss``, ``mse``, ``spectral``, ``mse/<modality>``, ``spectral/<modality>`` (and ``slope``,
+        ``slope/<modality>`` when the slope term is on)."""
         values = {"loss": self.total.item(), "mse": self.mse.item(), "spectral": self.spectral.item()}
+        if self.slope is not None:
+            values["slope"] = self.slope.item()
         for name, terms in self.per_modality.items():
-            values[f"mse/{name}"] = terms["mse"].item()
-            values[f"spectral/{name}"] = terms["spectral"].item()
+            for term, value in terms.items():
+                values[f"{term}/{name}"] = value.item()
         return values
 
 
@@ -99,6 +112,7 @@ class HybridLoss(nn.Module):
         self.modalities = list(modalities)
         self.spectral_weight = cfg.spectral_weight
         self.time_error = cfg.time_error
+        self.slope_weight = cfg.slope_weight
         self.register_buffer("weights", modality_weight_vector(cfg.modality_weights, self.modalities))
 
     def forward(self, reconstruction: Tensor, target: Tensor, window_weights: Tensor | None = None) -> LossTerms:
@@ -139,4 +153,22 @@ class HybridLoss(nn.Module):
         per_modality = {
             name: {"mse": mse_m[i], "spectral": spectral_m[i]} for i, name in enumerate(self.modalities)
         }
-        return LossTerms(total=total, mse=weighted_mse, spectral=weighted_spectral, per_modality=per_modality)
+        weighted_slope = None
+        if self.slope_weight > 0:
+            slope_m = self._slope_error(reconstruction, target, window_weights)
+            weighted_slope = (self.weights * slope_m).sum()
+            total = total + self.slope_weight * weighted_slope
+            for i, name in enumerate(self.modalities):
+                per_modality[name]["slope"] = slope_m[i]
+        return LossTerms(total=total, mse=weighted_mse, spectral=weighted_spectral, per_modality=per_modality,
+                         slope=weighted_slope)
+
+    @staticmethod
+    def _slope_error(reconstruction: Tensor, target: Tensor, window_weights: Tensor | None) -> Tensor:
+        """Per modality ``[M]``: mean squared error of the first differences over the target's mean squared one."""
+        target_slope = torch.diff(target, dim=2)
+        error = (torch.diff(reconstruction, dim=2) - target_slope).pow(2).mean(dim=2)  # [B, M]
+        if window_weights is not None:
+            error = error * window_weights
+        scale = target_slope.pow(2).mean(dim=(0, 2)).detach()
+        return error.mean(dim=0) / (scale + LOG_FLOOR)
