@@ -40,6 +40,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 KERNEL_STARTS = 3
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 LOG_PROGRESS_INTERVAL = "60s"
+IOPUB_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,15 @@ def execute(notebook: str, output: Path, parameters: dict[str, Any]) -> Path:
     A kernel that dies before it answers is started again, up to :data:`KERNEL_STARTS` times in all:
     kernels started at the same moment by other processes can be handed the same free port
     (papermill issue 511), and the loser exits with "Address already in use" before running a cell.
+    A cell's last outputs may arrive up to :data:`IOPUB_TIMEOUT_S` after it finished (papermill fails
+    the cell after 4 s by default, which a kernel on a busy machine can miss after a long training cell).
     """
     output.parent.mkdir(parents=True, exist_ok=True)
 
     def run() -> Path:
         pm.execute_notebook(
             NOTEBOOK_DIR / notebook, output, parameters=parameters, kernel_name="python3",
-            cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False,
+            cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False, iopub_timeout=IOPUB_TIMEOUT_S,
         )
         return output
 
