@@ -99,7 +99,8 @@ def report(args: argparse.Namespace, timings: list[dict[str, object]], summary: 
         summary.table[shown].to_string(), "",
         "## Paired differences over the same seeds and windows (strategy − versus) [95 % t interval]", "",
         summary.differences[shown].to_string(), "",
-        "## Wall time", "", pd.DataFrame(timings).to_string(index=False),
+        "## Wall time", "",
+        pd.DataFrame(timings).to_string(index=False) if timings else "No run executed: every grid point had finished.",
     ]
     if differences is not None:
         lines += ["", "Largest difference of a run's test score between worker counts: "
@@ -116,9 +117,10 @@ def main(argv: list[str] | None = None) -> None:
         summary, seconds = timed_sweep(args, workers)
         summaries.append(summary)
         runs = sum(comparison.is_finished(path) for name, path in summary.runs.items() if name not in summary.skipped)
-        timings.append({"worker processes": workers, "threads per run": threads_per_worker(workers),
-                        "runs finished": runs, "runs skipped": len(summary.skipped), "wall s": round(seconds, 1),
-                        "runs per hour": round(3600 * runs / seconds, 1)})
+        if runs:
+            timings.append({"worker processes": workers, "threads per run": threads_per_worker(workers),
+                            "runs finished": runs, "runs skipped": len(summary.skipped), "wall s": round(seconds, 1),
+                            "runs per hour": round(3600 * runs / seconds, 1)})
         print(f"{workers} worker process(es): {seconds:.0f} s", flush=True)
     with pd.option_context("display.width", 250, "display.max_columns", 30, "display.max_colwidth", 60):
         differences = largest_differences(summaries) if len(summaries) > 1 and not args.resume else None
