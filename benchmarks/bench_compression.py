@@ -86,6 +86,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="params override (repeatable), e.g. data.root=/abs/path")
     parser.add_argument("--run", nargs="+", type=Path, required=True, help="trained run folders (any latent sizes)")
+    parser.add_argument("--checkpoint", default="best.pt",
+                        help="checkpoint of every run: best.pt (the run's model) or last.pt (its last epoch)")
     parser.add_argument("--bits", nargs="+", type=int, default=[4, 5, 6, 8, 10, 16, 32],
                         help="bits per latent number: 2-12 uniform, 16 float16, 32 float32")
     parser.add_argument("--ratios", nargs="+", type=float, default=[10, 15, 20, 30, 40],
@@ -342,7 +344,7 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None, Ta
     sets = prepare(params, progress=False)
     resolution = sample_bits(params)
     target = Target(sets["test"], [resolution[m] for m in params.data.modalities])
-    runs = [load_run(path) for path in args.run]
+    runs = [load_run(path, args.checkpoint) for path in args.run]
     for trained in runs:
         check_run(trained, params.digest("preprocessing"))
     test = sets["test"]
