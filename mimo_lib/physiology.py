@@ -76,7 +76,9 @@ def score_reconstructions(
 
     ``methods`` maps a method name to its reconstructions of the same recordings,
     in the same order; ``kinds`` names each modality's kind (only ECG, PPG and
-    respiration are scored). Columns: ``subject``, ``method`` and those of
+    respiration are scored). The floor is scored on the samples every method
+    reconstructed (windows dropped by quality control leave NaN), so it is paired
+    with the methods' rows: the same spans, beats and breaths. Columns: ``subject``, ``method`` and those of
     :func:`mimo_lib.evaluation.fidelity.score_recording`.
     """
     scored = {name: kind for name, kind in kinds.items() if kind in KINDS}
@@ -91,8 +93,10 @@ def score_reconstructions(
         breaths = reference_breaths(first, resp) if resp else None
         beats = reference_beats(first, ecg) if ecg else None
         original = dict(zip(first.modalities, first.original))
+        covered = np.logical_and.reduce([np.isfinite(recording.reconstruction) for recording in recordings])
+        floor = {name: np.where(row, original[name], np.nan) for name, row in zip(first.modalities, covered)}
         for method, recording in ((ORIGINAL_METHOD, first), *zip(methods, recordings)):
-            values = (original if method == ORIGINAL_METHOD
+            values = (floor if method == ORIGINAL_METHOD
                       else dict(zip(recording.modalities, recording.reconstruction)))
             table = score_recording(original, values, first.rate, scored, breaths, beats)
             tables.append(table.assign(subject=first.subject, method=method))

@@ -57,6 +57,19 @@ def test_reconstructing_the_original_scores_the_floor(trained_and_untrained):
     assert f1 == 1.0
 
 
+def test_the_floor_is_scored_where_the_reconstructions_are(trained_and_untrained):
+    """Samples no kept window covered (NaN) leave the original's own row too, so the floor pairs with the methods."""
+    trained, _, recordings = trained_and_untrained
+    (identity,) = trained.reconstruct(recordings, reconstructor=lambda windows: windows)
+    half = identity.length // 2
+    identity.reconstruction[:, :half] = np.nan
+    table = score_reconstructions({"half": [identity]}, KINDS).set_index(["method", "modality", "measure"])
+    breathing = table.xs(("RESP", "breathing_rate_mae_32s"), level=["modality", "measure"])
+    assert breathing.loc[ORIGINAL_METHOD, "n_scored"] == breathing.loc["half", "n_scored"] > 0
+    assert breathing.loc[ORIGINAL_METHOD, "n_not_scored"] == breathing.loc["half", "n_not_scored"] > 0
+    np.testing.assert_allclose(table.loc[ORIGINAL_METHOD, "value"], table.loc["half", "value"], atol=1e-4)
+
+
 def test_a_trained_model_keeps_the_physiology_better_than_an_untrained_one(trained_and_untrained):
     trained, untrained, recordings = trained_and_untrained
     table = score_reconstructions({"trained": trained.reconstruct(recordings),
