@@ -50,10 +50,11 @@ from matplotlib.figure import Figure
 from mimo_lib.config import load_params
 from mimo_lib.data.prepare import prepare, split_subjects
 from mimo_lib.data.sources import load_recordings, sample_bits
+from mimo_lib.data.types import WindowSet
+from mimo_lib.evaluation.allocation import allocated_rows
 from mimo_lib.evaluation.baselines import PCABaseline
 from mimo_lib.evaluation.codecs.transform import TransformCodec
 from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
-from mimo_lib.evaluation.allocation import allocated_rows
 from mimo_lib.evaluation.rate_distortion import (
     CALIBRATIONS,
     COEFFICIENT_BITS,

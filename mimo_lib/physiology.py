@@ -78,8 +78,8 @@ def score_reconstructions(
     in the same order; ``kinds`` names each modality's kind (only ECG, PPG and
     respiration are scored). The floor is scored on the samples every method
     reconstructed (windows dropped by quality control leave NaN), so it is paired
-    with the methods' rows: the same spans, beats and breaths. Columns: ``subject``, ``method`` and those of
-    :func:`mimo_lib.evaluation.fidelity.score_recording`.
+    with the methods' rows: the same spans, beats and breaths. Columns:
+    ``subject``, ``method`` and those of :func:`mimo_lib.evaluation.fidelity.score_recording`.
     """
     scored = {name: kind for name, kind in kinds.items() if kind in KINDS}
     if not scored:

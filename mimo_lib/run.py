@@ -243,7 +243,9 @@ class TrainedRun:
         return replace(self, params=Params.model_validate(tree))
 
     def reconstruct_each(
-        self, source: str | Path | Recording | Sequence[Recording], reconstructors: Mapping[str, Callable[[np.ndarray], np.ndarray]]
+        self,
+        source: str | Path | Recording | Sequence[Recording],
+        reconstructors: Mapping[str, Callable[[np.ndarray], np.ndarray]],
     ) -> dict[str, list[RecordingReconstruction]]:
         """Each recording reconstructed by each of ``reconstructors`` (name -> normalised ``(N, M, T)`` windows in,
         the same shape out), the recordings prepared once; stitched as :meth:`reconstruct` does."""
