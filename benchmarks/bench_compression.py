@@ -303,10 +303,15 @@ def fidelity_rows(scores: pd.DataFrame, coders: dict[str, tuple[Coder, dict[str,
     return pd.concat(frames, ignore_index=True)
 
 
+def shown_measures(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :data:`SHOWN_MEASURES`, each with a ``label``: modality, measure and unit."""
+    shown = rows[rows["measure"].isin(SHOWN_MEASURES)]
+    return shown.assign(label=shown["modality"] + " " + shown["measure"] + " (" + shown["unit"] + ")")
+
+
 def fidelity_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Codes (MiMo-AE as mean ± s.d. over seeds) × the measures of :data:`SHOWN_MEASURES`, by method and CR."""
-    shown = rows[rows["measure"].isin(SHOWN_MEASURES)].copy()
-    shown["measure"] = shown["modality"] + " " + shown["measure"] + " (" + shown["unit"] + ")"
+    shown = shown_measures(rows).drop(columns="measure").rename(columns={"label": "measure"})
     keys = ["method", "setting", "measure"]
     grouped = shown.groupby(keys, sort=False)
     cells = grouped["value"].agg(["mean", "std"]).apply(lambda v: _mean_sd(v["mean"], v["std"], 3), axis=1)
@@ -317,8 +322,7 @@ def fidelity_table(rows: pd.DataFrame) -> pd.DataFrame:
 
 def fidelity_figure(rows: pd.DataFrame) -> Figure:
     """The measures of :data:`SHOWN_MEASURES` against CR, one panel each: MiMo-AE seed means as curves, seeds as points."""
-    shown = rows[rows["measure"].isin(SHOWN_MEASURES)].copy()
-    shown["modality"] = shown["modality"] + " " + shown["measure"] + " (" + shown["unit"] + ")"
+    shown = shown_measures(rows).drop(columns="modality").rename(columns={"label": "modality"})
     means = (shown.groupby(["method", "setting", "modality"], sort=False)[["latent", "bits", "cr_total", "value"]]
              .mean().reset_index())
     mimo = shown[shown["method"] == "mimo-ae"]

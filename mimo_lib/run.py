@@ -219,21 +219,14 @@ class TrainedRun:
                 raise ValueError("calibrate_seconds adapts the run's own model; it cannot apply to a reconstructor")
             return [self._calibrated_reconstruction(recording, missing, calibrate_seconds, adaptation, batch_size)
                     for recording in self._calibration_recordings(source, mapping, storage)]
-        recordings = self.recordings(source, missing, mapping, storage)
         present = present_mask(self.modalities, list(missing))
-        rate = float(self.params.preprocessing.target_rate)
-        results = []
-        for recording, prepared in zip(recordings, self._prepare(recordings, missing)):
-            windows = np.empty((0, len(self.modalities), self.model.window_length))
-            if len(prepared.windows):
-                model_windows = self._model_windows([prepared], missing)
-                if reconstructor is None:
-                    recon = predict(self.model, model_windows, batch_size, present=present)[0]
-                else:
-                    recon = reconstructor(model_windows.windows)
-                windows = np.where(present[:, None], model_windows.denormalize(recon), recon)
-            results.append(stitch_prepared(prepared, windows, self.modalities, present, rate, recording.rates))
-        return results
+        if reconstructor is None:
+            def windows_through(windows: WindowSet) -> np.ndarray:
+                return predict(self.model, windows, batch_size, present=present)[0]
+        else:
+            windows_through = _on_arrays(reconstructor)
+        recordings = self.recordings(source, missing, mapping, storage)
+        return self._stitched(recordings, missing, {"": windows_through})[""]
 
     def with_stride(self, seconds: float) -> TrainedRun:
         """The run slicing recordings into windows every ``seconds`` (the window length: back to back, so that a
@@ -249,15 +242,25 @@ class TrainedRun:
     ) -> dict[str, list[RecordingReconstruction]]:
         """Each recording reconstructed by each of ``reconstructors`` (name -> normalised ``(N, M, T)`` windows in,
         the same shape out), the recordings prepared once; stitched as :meth:`reconstruct` does."""
-        recordings = self.recordings(source)
-        present = present_mask(self.modalities, [])
+        on_windows = {name: _on_arrays(reconstructor) for name, reconstructor in reconstructors.items()}
+        return self._stitched(self.recordings(source), [], on_windows)
+
+    def _stitched(
+        self, recordings: list[Recording], missing: Sequence[str],
+        reconstructors: Mapping[str, Callable[[WindowSet], np.ndarray]],
+    ) -> dict[str, list[RecordingReconstruction]]:
+        """Per reconstructor, each recording prepared (once) as in training without ``missing``, its kept windows
+        reconstructed, their own scale restored (not for ``missing`` rows) and stitched back together."""
+        present = present_mask(self.modalities, list(missing))
         rate = float(self.params.preprocessing.target_rate)
         results: dict[str, list[RecordingReconstruction]] = {name: [] for name in reconstructors}
-        for recording, prepared in zip(recordings, self._prepare(recordings, [])):
-            windows = self._model_windows([prepared], []) if len(prepared.windows) else None
+        for recording, prepared in zip(recordings, self._prepare(recordings, missing)):
+            windows = self._model_windows([prepared], missing) if len(prepared.windows) else None
             for name, reconstructor in reconstructors.items():
-                values = (windows.denormalize(reconstructor(windows.windows)) if windows is not None
-                          else np.empty((0, len(self.modalities), self.model.window_length)))
+                values = np.empty((0, len(self.modalities), self.model.window_length))
+                if windows is not None:
+                    recon = reconstructor(windows)
+                    values = np.where(present[:, None], windows.denormalize(recon), recon)
                 results[name].append(stitch_prepared(prepared, values, self.modalities, present, rate, recording.rates))
         return results
 
@@ -420,6 +423,11 @@ def _recording_list(source: object) -> list[Recording]:
     if items is None or not all(isinstance(item, Recording) for item in items):
         raise TypeError(f"recordings must be {SOURCE_TYPES}; got {type(source).__name__}")
     return items
+
+
+def _on_arrays(reconstructor: Callable[[np.ndarray], np.ndarray]) -> Callable[[WindowSet], np.ndarray]:
+    """A reconstructor of normalised ``(N, M, T)`` arrays as one of prepared windows."""
+    return lambda windows: reconstructor(windows.windows)
 
 
 def load_run(run_dir: str | Path, checkpoint: str = "best.pt", device: str = "cpu") -> TrainedRun:
