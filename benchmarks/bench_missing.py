@@ -12,7 +12,10 @@ stitched by tapered overlap-add, fidelity by
    RESP band instead of counted breaths, NeuroKit2 respiration derived from
    PLETH (pulse amplitude, pulse rate, baseline) and a constant rate (the
    training subjects' median). Heart rate over 8 s spans and R-peaks (50 ms) of
-   the imputed II against the real II, beside the pulse rate of PLETH.
+   the imputed II against the real II, beside the pulse rate of PLETH. With
+   ``--ppg-quality Q`` all of it again over the spans where PLETH's quality index
+   is at least Q throughout (:func:`mimo_lib.imputation.where_ppg_good`): what a
+   monitor would show, blanking numbers while the finger sensor is disturbed.
 2. **Calibrated on the first ``--calibrate`` seconds.** The model adapted to each
    recording (:meth:`mimo_lib.run.TrainedRun.calibrated`) beside the
    uncalibrated imputation, that imputation with sign, gain and delay fitted on
@@ -61,6 +64,7 @@ from mimo_lib.imputation import (
     median_rate,
     pulse_rate_errors,
     window_correlations,
+    where_ppg_good,
     with_originals,
 )
 from mimo_lib.physiology import score_reconstructions
@@ -89,6 +93,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, help="override training.epochs (smoke runs)")
     parser.add_argument("--runs", type=Path, help="keep the trained runs here and reuse those already trained "
                                                   "(default: a temporary folder)")
+    parser.add_argument("--ppg-quality", type=float, metavar="Q",
+                        help="score table 1 again over the spans where PLETH's quality index (NeuroKit2 template "
+                             "match, 0-1) is at least Q everywhere")
     parser.add_argument("--out", type=Path, help="write <out>_<table>.csv per subject and seed, and <out>.md")
     return parser.parse_args(argv)
 
@@ -117,20 +124,32 @@ def as_rows(frame: pd.DataFrame, method: str, measure: str) -> pd.DataFrame:
     return frame.assign(method=method, measure=measure, n=frame["n_scored"])[["subject", "method", "measure", "value", "n"]]
 
 
-def without_sensor(full: list, runs: dict[str, TrainedRun], recordings: list[Recording],
-                   constant: float) -> pd.DataFrame:
-    """Table 1: rates from imputed RESP and II beside the real signals and the baselines."""
-    imputed = with_originals(runs[RESP].reconstruct(recordings, missing=[RESP]), full)
+def without_sensor(full: list, runs: dict[str, TrainedRun], recordings: list[Recording], constant: float,
+                   ppg_quality: float | None) -> pd.DataFrame:
+    """Table 1: rates from imputed RESP and II beside the real signals and the baselines, over every span and,
+    with ``ppg_quality``, again over the spans where PLETH's quality index reaches it (column ``spans``)."""
+    signals = {"full": full, "RESP": with_originals(runs[RESP].reconstruct(recordings, missing=[RESP]), full),
+               "II": with_originals(runs[ECG].reconstruct(recordings, missing=[ECG]), full)}
+    signals |= {m: derived_respiration(full, PPG, RESP, m) for m in DERIVED}
     band = modality_bands(runs[RESP].params)[RESP]
+    tables = [rate_rows(signals, constant, band).assign(spans="all")]
+    if ppg_quality is not None:
+        gated = {name: where_ppg_good(recons, PPG, ppg_quality) for name, recons in signals.items()}
+        tables.append(rate_rows(gated, constant, band).assign(spans=f"PLETH quality ≥ {ppg_quality:g}"))
+    return pd.concat(tables, ignore_index=True)
+
+
+def rate_rows(signals: dict[str, list], constant: float, band: tuple[float, float]) -> pd.DataFrame:
+    """Table 1's rows from the recordings of :func:`without_sensor` (``full``, imputed ``RESP`` and ``II``, derived)."""
+    full, imputed = signals["full"], signals[RESP]
     dominant = [as_rows(dominant_rate_errors(recons, RESP, band), f"{name}, dominant frequency", MEASURES[RESP][0])
                 for name, recons in (("real RESP", [replace(r, reconstruction=r.original) for r in full]),
                                      (IMPUTED, imputed))]
-    methods = {IMPUTED: imputed} | {f"PPG-derived {m.upper()}": derived_respiration(full, PPG, RESP, m) for m in DERIVED}
+    methods = {IMPUTED: imputed} | {f"PPG-derived {m.upper()}": signals[m] for m in DERIVED}
     resp = picked(score_reconstructions(methods, {RESP: "resp"}), MEASURES[RESP]).assign(modality=RESP)
     resp.loc[resp["method"] == ORIGINAL_METHOD, "method"] = "real RESP"
     constant_rows = as_rows(constant_rate_errors(full, RESP, constant), f"constant {constant:.1f}", MEASURES[RESP][0])
-    ecg_imputed = with_originals(runs[ECG].reconstruct(recordings, missing=[ECG]), full)
-    ecg = picked(score_reconstructions({IMPUTED: ecg_imputed}, {ECG: "ecg"}), MEASURES[ECG])
+    ecg = picked(score_reconstructions({IMPUTED: signals[ECG]}, {ECG: "ecg"}), MEASURES[ECG])
     ecg = ecg[ecg["method"] != ORIGINAL_METHOD]
     pulse = as_rows(pulse_rate_errors(full, PPG, ECG), "PLETH pulse rate", MEASURES[ECG][0])
     return pd.concat([resp, *(rows.assign(modality=RESP) for rows in (*dominant, constant_rows)),
@@ -189,7 +208,7 @@ def run_seed(args: argparse.Namespace, seed: int, runs_dir: Path) -> tuple[pd.Da
     recordings = load_recordings(params, splits["test"])
     identity = runs[RESP].reconstruct(load_recordings(params, splits["train"]), reconstructor=lambda w: w)
     full = runs[RESP].reconstruct(recordings, reconstructor=lambda w: w)
-    table1 = without_sensor(full, runs, recordings, median_rate(identity, RESP)).assign(seed=seed)
+    table1 = without_sensor(full, runs, recordings, median_rate(identity, RESP), args.ppg_quality).assign(seed=seed)
     parts, refused = [], {}
     for target in IMPUTERS:
         part, failed = calibrated(full, runs[target], recordings, target, args.calibrate)
@@ -235,8 +254,11 @@ def main(argv: list[str] | None = None) -> None:
     refused = {key: reason for r in results for key, reason in r[2].items()}
     order = ["real RESP", IMPUTED, *CALIBRATED]
     subjects, seeds = ", ".join(sorted(table1["subject"].unique())), ", ".join(map(str, args.seeds))
-    lines = [f"## Without the sensor (test subjects {subjects}; seeds {seeds})", "", markdown(summary(table1, order)), "",
-             f"## Calibrated on the first {args.calibrate:g} s, scored after it", "", markdown(summary(table2, order))]
+    lines = []
+    for spans, part in table1.groupby("spans", sort=False):
+        lines += [f"## Without the sensor, {spans} spans (test subjects {subjects}; seeds {seeds})", "",
+                  markdown(summary(part, order)), ""]
+    lines += [f"## Calibrated on the first {args.calibrate:g} s, scored after it", "", markdown(summary(table2, order))]
     if refused:
         lines += ["", "Recordings that could not calibrate (left out of the calibrated table):", ""]
         lines += [f"- {key}: {reason}" for key, reason in sorted(set(refused.items()))]

@@ -15,8 +15,10 @@ R-peaks against the real ECG). What stands beside a model's imputation:
 - :func:`lag_corrected`: an uncalibrated imputation with its sign, gain, offset
   and delay fitted to the calibration stretch.
 
-:func:`after` blanks a calibration stretch so it is never scored, and
-:func:`window_correlations` scores waveforms per window.
+:func:`after` blanks a calibration stretch so it is never scored,
+:func:`where_ppg_good` blanks what was recorded while the PPG was disturbed
+(its quality index below a threshold), and :func:`window_correlations` scores
+waveforms per window.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from mimo_lib.data.signals import bandpass
 from mimo_lib.evaluation.derived_respiration import ppg_respiration
 from mimo_lib.evaluation.fidelity import DETECTORS, dominant_rates, rate_error, span_rates
 from mimo_lib.evaluation.metrics import pearson_r
+from mimo_lib.evaluation.signal_quality import good_ppg
 from mimo_lib.physiology import RATE_SPANS, reference_breaths
 from mimo_lib.reconstruction import RecordingReconstruction
 
@@ -88,6 +91,18 @@ def after(reconstructions: Reconstructions, seconds: float, modalities: Sequence
     return result
 
 
+def where_ppg_good(reconstructions: Reconstructions, ppg: str, threshold: float) -> list[RecordingReconstruction]:
+    """Copies whose every row, original and reconstruction, is NaN where the original ``ppg``'s quality is below
+    ``threshold`` (:func:`~mimo_lib.evaluation.signal_quality.good_ppg`): spans there are counted as not scored."""
+    result = []
+    for recording in reconstructions:
+        bad = ~good_ppg(recording.original[_row(recording, ppg)], recording.rate, threshold)
+        original, reconstruction = recording.original.copy(), recording.reconstruction.copy()
+        original[:, bad] = reconstruction[:, bad] = np.nan
+        result.append(replace(recording, original=original, reconstruction=reconstruction))
+    return result
+
+
 def derived_respiration(full: Reconstructions, ppg: str, resp: str, method: str) -> list[RecordingReconstruction]:
     """Copies whose ``resp`` row is respiration derived from the original ``ppg`` (:func:`ppg_respiration`)."""
     result = []
@@ -102,12 +117,13 @@ def derived_respiration(full: Reconstructions, ppg: str, resp: str, method: str)
     return result
 
 
-def annotated_rates(recording: RecordingReconstruction, modality: str) -> np.ndarray:
-    """Breathing rate per 32 s span from the recording's annotated breaths (NaN where too few)."""
+def annotated_rates(recording: RecordingReconstruction, modality: str, valid: np.ndarray | None = None) -> np.ndarray:
+    """Breathing rate per 32 s span from the recording's annotated breaths (NaN where too few, or where ``valid``
+    is ``False`` anywhere in the span)."""
     breaths = reference_breaths(recording, modality)
     if breaths is None:
         raise ValueError(f"subject {recording.subject}: no breath annotations beside {recording.origin}")
-    return span_rates(breaths, recording.rate, recording.length, RATE_SPANS["resp"][2])
+    return span_rates(breaths, recording.rate, recording.length, RATE_SPANS["resp"][2], valid)
 
 
 def median_rate(recordings: Reconstructions, modality: str) -> float:
@@ -120,13 +136,14 @@ def median_rate(recordings: Reconstructions, modality: str) -> float:
 
 def constant_rate_errors(recordings: Reconstructions, modality: str, value: float,
                          from_seconds: float = 0.0) -> pd.DataFrame:
-    """Per recording: MAE of the constant breathing rate ``value`` over the annotated spans after ``from_seconds``.
+    """Per recording: MAE of the constant breathing rate ``value`` over the annotated spans after ``from_seconds``
+    where the recording's ``modality`` was recorded (its original finite throughout the span).
 
     Columns ``subject``, ``value`` (the MAE), ``n_scored`` and ``n_not_scored`` (spans).
     """
     rows = []
     for recording in recordings:
-        reference = annotated_rates(recording, modality)
+        reference = annotated_rates(recording, modality, np.isfinite(recording.original[_row(recording, modality)]))
         span = round(RATE_SPANS["resp"][2] * recording.rate)
         reference[np.arange(len(reference)) * span < from_seconds * recording.rate] = np.nan
         error = rate_error(reference, np.full(len(reference), value))

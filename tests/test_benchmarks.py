@@ -75,14 +75,20 @@ def test_missing_sensor_benchmark_on_one_test_subject(bidmc_dir: Path, tmp_path:
         "--set", 'data.splits={"train": ["01"], "test": ["36"]}', "--set", "data.optional_test_subjects=[]",
         "--set", f"paths.processed={tmp_path / 'processed'}", "--set", "model.base_width=4",
         "--set", "model.latent_dim=16", "--set", "model.latent_steps=2", "--set", "training.device=cpu",
-        "--seeds", "0", "--epochs", "1", "--calibrate", "120", "--runs", str(tmp_path / "runs"), "--out", str(out),
+        "--seeds", "0", "--epochs", "1", "--calibrate", "120", "--ppg-quality", "0.9", "--runs", str(tmp_path / "runs"),
+        "--out", str(out),
     )
-    assert "## Without the sensor (test subjects 36; seeds 0)" in stdout
+    assert "## Without the sensor, all spans (test subjects 36; seeds 0)" in stdout
+    assert "## Without the sensor, PLETH quality ≥ 0.9 spans (test subjects 36; seeds 0)" in stdout
     assert "## Calibrated on the first 120 s, scored after it" in stdout
     without = pd.read_csv(tmp_path / "missing_without_sensor.csv", dtype={"subject": str})
-    assert set(without["method"]) == {"real RESP", "imputed", "real RESP, dominant frequency",
-                                      "imputed, dominant frequency", "PPG-derived RIAV", "PPG-derived RIFV",
-                                      "PPG-derived RIIV", "constant 21.0", "PLETH pulse rate"}
+    for spans in ("all", "PLETH quality ≥ 0.9"):
+        assert set(without.loc[without["spans"] == spans, "method"]) == {
+            "real RESP", "imputed", "real RESP, dominant frequency", "imputed, dominant frequency", "PPG-derived RIAV",
+            "PPG-derived RIFV", "PPG-derived RIIV", "constant 21.0", "PLETH pulse rate"}
+    spans_of = without.set_index(["spans", "method", "measure"])["n"]
+    for key in [("PLETH pulse rate", "heart_rate_mae_8s"), ("constant 21.0", "breathing_rate_mae_32s")]:
+        assert spans_of[("PLETH quality ≥ 0.9", *key)] <= spans_of[("all", *key)]
     assert set(without.loc[without["modality"] == "II", "measure"]) == {"heart_rate_mae_8s", "r_peak_f1_50ms"}
     calibrated = pd.read_csv(tmp_path / "missing_calibrated.csv", dtype={"subject": str})
     assert set(calibrated["subject"]) == {"36"} and set(calibrated["modality"]) == {"RESP", "II"}
