@@ -63,8 +63,8 @@ from mimo_lib.imputation import (
     lag_mapped,
     median_rate,
     pulse_rate_errors,
-    window_correlations,
     where_ppg_good,
+    window_correlations,
     with_originals,
 )
 from mimo_lib.physiology import score_reconstructions
