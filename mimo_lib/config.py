@@ -243,6 +243,7 @@ class TrainingConfig(_Section):
     missing_weight: float = Field(0.03, ge=0, le=1)
     missing_polarity: Literal["kept", "free"] = "kept"
     missing_lag_seconds: float = Field(0.0, ge=0)
+    latent_noise: float = Field(0.0, ge=0)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)
     resume: str | None = None
     threads: int | None = Field(None, ge=1)

@@ -248,3 +248,17 @@ def test_each_latent_step_decodes_into_its_own_stretch_of_the_shared_map() -> No
 def test_latent_map_reaches_any_length() -> None:
     assert LatentToMap(steps=4, dim=8, channels=5, length=30)(torch.randn(3, 32)).shape == (3, 5, 30)
     assert LatentToMap(steps=1, dim=32, channels=5, length=7)(torch.randn(3, 32)).shape == (3, 5, 7)
+
+
+def test_latent_noise_reaches_the_decoder_only_and_scales_with_its_width() -> None:
+    torch.manual_seed(0)
+    model = build_model(tiny(), MODALITIES, 240).eval()
+    x = torch.randn(16, len(MODALITIES), 240)
+    clean = model(x)
+    changes = []
+    for width in (0.05, 0.5):
+        noisy = model(x, latent_noise=width)
+        assert torch.equal(noisy.latent, clean.latent)
+        changes.append((noisy.reconstruction - clean.reconstruction).abs().mean().item())
+    assert 0 < changes[0] < changes[1]
+    assert torch.equal(model(x[:1], latent_noise=0.5).reconstruction, model(x[:1]).reconstruction)

@@ -10,6 +10,7 @@ from helpers import MODALITIES, RATE, sine_windows, tiny_params
 
 from mimo_lib.data.normalization import zscore_windows
 from mimo_lib.data.types import WindowSet
+from mimo_lib.model import MiMoAE
 from mimo_lib.reports import save_training_figures
 from mimo_lib.training import trainer as trainer_module
 from mimo_lib.training.augmentations import modality_mask, random_circular_shift, random_stretch
@@ -66,6 +67,20 @@ def test_same_seed_same_numbers(tmp_path, sets):
     first = train(params, sets, run_dir=tmp_path / "a", progress=False).history
     second = train(params, sets, run_dir=tmp_path / "b", progress=False).history
     pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
+
+
+def test_latent_noise_is_added_in_training_steps_only(tmp_path, sets, monkeypatch):
+    seen = []
+    forward = MiMoAE.forward
+
+    def recording(self, x, present=None, latent_noise=0.0):
+        seen.append((self.training, latent_noise))
+        return forward(self, x, present, latent_noise)
+
+    monkeypatch.setattr(MiMoAE, "forward", recording)
+    train(tiny_params(tmp_path, **{"training.epochs": 1, "training.latent_noise": 0.5}), sets, progress=False)
+    assert {noise for training, noise in seen if training} == {0.5}
+    assert {noise for training, noise in seen if not training} == {0.0}
 
 
 def test_training_from_disk_gives_the_history_of_training_in_memory(tmp_path, sets):

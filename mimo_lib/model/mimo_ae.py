@@ -122,9 +122,17 @@ class MiMoAE(nn.Module):
         """Reconstruction ``[B, M, window_length]`` from latent vectors ``[B, latent_dim]``."""
         return self.decoder(latent)
 
-    def forward(self, x: Tensor, present: Tensor | None = None) -> AEOutput:
+    def forward(self, x: Tensor, present: Tensor | None = None, latent_noise: float = 0.0) -> AEOutput:
+        """Encode and decode ``x``; with ``latent_noise`` the decoder sees the latent plus uniform noise of that
+        width in units of each dimension's standard deviation over the batch (of two windows or more), as a
+        quantiser's rounding would add: a width of 0.2 is about the step of 5 bits over a dimension's range.
+        ``latent`` is returned clean."""
         latent, weights = self.encode(x, present)
-        return AEOutput(reconstruction=self.decode(latent), latent=latent, weights=weights)
+        decoded = latent
+        if latent_noise > 0 and len(latent) > 1:
+            spread = latent.detach().std(dim=0, keepdim=True)
+            decoded = latent + (torch.rand_like(latent) - 0.5) * latent_noise * spread
+        return AEOutput(reconstruction=self.decode(decoded), latent=latent, weights=weights)
 
 
 def build_model(cfg: ModelConfig, modalities: list[str], window_length: int) -> MiMoAE:

@@ -237,7 +237,7 @@ class _Trainer:
 
     def _forward_loss(self, inputs: torch.Tensor, target: torch.Tensor, present: torch.Tensor | None) -> Any:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            output = self.step_model(inputs, present)
+            output = self.step_model(inputs, present, self.cfg.latent_noise if self.model.training else 0.0)
         weights = None if present is None else loss_weights(present, self.cfg.missing_weight)
         if present is not None and (self.max_shift or self.cfg.missing_polarity == "free"):
             target = align_target(output.reconstruction.float(), target, ~present.to(torch.bool), self.max_shift,
