@@ -241,7 +241,9 @@ class TrainingConfig(_Section):
     stretch: float = Field(0.0, ge=0, lt=1)
     modality_dropout: Annotated[float, Field(ge=0, lt=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] = 0.0
     missing_weight: float = Field(0.03, ge=0, le=1)
-    missing_polarity: Literal["kept", "free"] = "kept"
+    missing_polarity: Literal["kept", "free", "subject"] = "kept"
+    polarity_reference: str | None = None
+    polarity_cutoff_hz: float = Field(0.7, gt=0)
     missing_lag_seconds: float = Field(0.0, ge=0)
     latent_noise: float = Field(0.0, ge=0)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)

@@ -35,7 +35,10 @@ Rules a user can rely on:
   ``training.missing_lag_seconds`` score a masked modality against its target
   negated and/or rolled, whichever fits each window best
   (:func:`mimo_lib.training.loss.align_target`): for a signal whose sign or delay
-  relative to the others differs between subjects.
+  relative to the others differs between subjects. ``training.missing_polarity:
+  subject`` instead negates, once, the masked modalities of every training and
+  validation subject whose slow coupling with ``training.polarity_reference`` is
+  negative (:mod:`mimo_lib.training.polarity`), at input and target alike.
 - **Several processes.** Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped
   in DistributedDataParallel (``nccl`` on CUDA, ``gloo`` on CPU) with BatchNorm
   statistics synchronised across ranks. ``training.batch_size`` is the GLOBAL batch:
@@ -84,6 +87,7 @@ from mimo_lib.training.checkpoint import (
 from mimo_lib.training.corruption import corrupt
 from mimo_lib.training.distributed import Topology
 from mimo_lib.training.loss import HybridLoss, align_target
+from mimo_lib.training.polarity import subject_signs
 from mimo_lib.training.schedule import EpochSchedule
 from mimo_lib.training.threads import busy_cores_hint, training_threads, use_threads
 
@@ -184,6 +188,7 @@ class _Trainer:
         )
         self.schedule = EpochSchedule(self.optimizer, params)
         self.data = {name: batch_source(ws, self.device) for name, ws in sets.items() if len(ws)}
+        self.signs = self._subject_signs(sets)
         self.autocast = self.cfg.bf16 and bf16_autocast_available(self.device)
         self.history: list[dict[str, Any]] = []
         self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
@@ -191,6 +196,19 @@ class _Trainer:
         self.checkpoints = run_dir / "checkpoints"
         probe = torch.zeros(1, len(self.modalities), self.window_length, device=self.device)
         self.metric_keys = list(self.loss_fn(probe, probe).as_dict())
+
+    def _subject_signs(self, sets: dict[str, WindowSet]) -> dict[str, torch.Tensor]:
+        """Per training and validation split, ``(N, M, 1)`` signs that align each subject's masked modalities
+        (``missing_polarity: subject``); empty otherwise."""
+        if self.cfg.missing_polarity != "subject":
+            return {}
+        if self.cfg.polarity_reference is None:
+            raise ValueError("training.missing_polarity: subject needs training.polarity_reference (a modality that "
+                             "stays present, e.g. PLETH)")
+        masked = [name for name, p in zip(self.modalities, self.dropout_probabilities) if p > 0]
+        return {name: torch.from_numpy(subject_signs(sets[name], masked, self.cfg.polarity_reference,
+                                                     self.cfg.polarity_cutoff_hz)).to(self.device)
+                for name in ("train", "val") if name in self.data}
 
     def monitor_key(self) -> str:
         key = self.cfg.monitor
@@ -263,6 +281,8 @@ class _Trainer:
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)
         for indices in bar:
             batch = windows.take(indices)
+            if "train" in self.signs:
+                batch = batch * self.signs["train"][indices.to(self.device)]
             target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
             if self.cfg.stretch > 0:
                 target = random_stretch(target, self.cfg.stretch, self.generator,
@@ -303,6 +323,8 @@ class _Trainer:
         sums = torch.zeros(len(self.metric_keys) + 1, dtype=torch.float64, device=self.device)
         for start in range(first, stop, self.cfg.batch_size):
             batch = self.data[split].span(start, min(start + self.cfg.batch_size, stop))
+            if split in self.signs:
+                batch = batch * self.signs[split][start:start + len(batch)]
             present = None
             if self.validation_present is not None:
                 present = self.validation_present.to(self.device).expand(len(batch), -1)
