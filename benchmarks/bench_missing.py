@@ -75,7 +75,7 @@ from mimo_lib.training.trainer import train
 RESP, PPG, ECG = "RESP", "PLETH", "II"
 IMPUTERS = {
     RESP: [f"training.modality_dropout={{{RESP}: 1.0}}", "training.missing_weight=1.0",
-           "training.missing_polarity=free"],
+           "training.missing_polarity=subject", f"training.polarity_reference={PPG}"],
     ECG: [f"training.modality_dropout={{{ECG}: 1.0}}", "training.missing_weight=1.0",
           "training.missing_lag_seconds=0.8"],
 }
