@@ -39,11 +39,13 @@ def test_bidmc_params_describe_the_csv_release() -> None:
     assert params.model.latent_dim == 128
 
 
-def test_protocol_b_changes_only_the_target_rate_and_the_weight_of_the_pulse() -> None:
+def test_protocol_b_changes_only_the_target_rate_and_the_loss_on_the_pulse() -> None:
     a = _flatten(load_params(PARAMS / "bidmc.yaml").to_dict())
     b = _flatten(load_params(PARAMS / "bidmc_protocol_b.yaml").to_dict())
-    assert {key for key in a if a[key] != b[key]} == {"preprocessing.target_rate", "loss.modality_weights"}
-    assert b["preprocessing.target_rate"] == 125 and b["loss.modality_weights"] == {"PLETH": 3.0}
+    assert {key for key in a if a[key] != b[key]} == {"preprocessing.target_rate", "loss.modality_weights",
+                                                      "loss.slope_weight"}
+    assert b["preprocessing.target_rate"] == 125 and b["loss.modality_weights"] == {"PLETH": 8.0}
+    assert b["loss.slope_weight"] == 0.1
 
 
 def test_optional_test_subjects_may_not_be_in_a_split() -> None:
