@@ -37,10 +37,10 @@ import pandas as pd
 import torch
 
 from mimo_lib.config import Params, load_params, parse_override
+from mimo_lib.data.coupling import lagged_coupling, slow_coupling
 from mimo_lib.data.prepare import SPLITS, prepare
 from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.baselines import fit_pca
-from mimo_lib.evaluation.coupling import lagged_coupling, slow_coupling
 from mimo_lib.evaluation.evaluate import metrics_table
 from mimo_lib.evaluation.robustness import score_imputation
 from mimo_lib.grid import DEFAULT_FUSIONS, Axis, GridPoint, fusion_axis, fusion_settings, grid_points
@@ -74,10 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "and per test subject <out>.imputation_subjects.csv)")
     parser.add_argument("--coupling", action="append", default=[], metavar="TARGET:SOURCE:HZ",
                         help="print, per subject, the median r of TARGET with SOURCE low-passed at HZ "
-                             "(mimo_lib.evaluation.coupling.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
+                             "(mimo_lib.data.coupling.slow_coupling), e.g. RESP:PLETH:0.6 (repeatable)")
     parser.add_argument("--lag", action="append", default=[], metavar="TARGET:SOURCE:MAX_S",
                         help="print, per subject, the delay (0..MAX_S s) at which SOURCE best follows TARGET "
-                             "(mimo_lib.evaluation.coupling.lagged_coupling), e.g. II:PLETH:0.8 (repeatable)")
+                             "(mimo_lib.data.coupling.lagged_coupling), e.g. II:PLETH:0.8 (repeatable)")
     parser.add_argument("--out", type=Path, help="write <out>.csv (raw rows), <out>.json and <out>.md")
     return parser.parse_args(argv)
 

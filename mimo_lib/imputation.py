@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from mimo_lib.calibration.maps import fit_lag_map
+from mimo_lib.data.coupling import pearson_r
 from mimo_lib.data.signals import bandpass
 from mimo_lib.evaluation.derived_respiration import ppg_respiration
 from mimo_lib.evaluation.fidelity import DETECTORS, dominant_rates, rate_error, span_rates
-from mimo_lib.evaluation.metrics import pearson_r
 from mimo_lib.evaluation.signal_quality import good_ppg
 from mimo_lib.physiology import RATE_SPANS, reference_breaths
 from mimo_lib.reconstruction import RecordingReconstruction

@@ -7,8 +7,8 @@ import torch
 from helpers import LENGTH, MODALITIES, RATE, coupled_windows, tiny_params
 
 from mimo_lib.config import CorruptionConfig, load_params
+from mimo_lib.data.coupling import lagged_coupling, slow_coupling
 from mimo_lib.data.types import WindowSet
-from mimo_lib.evaluation.coupling import lagged_coupling, slow_coupling
 from mimo_lib.evaluation.metrics import METRICS
 from mimo_lib.evaluation.robustness import corrupt_windows, evaluate_denoising, evaluate_imputation
 from mimo_lib.model import build_model

@@ -1,1 +1,1 @@
-"""Evaluation stage: metrics, baselines, evaluation against PCA, robustness, coupling, probes and comparisons."""
+"""Evaluation stage: metrics, baselines, evaluation against PCA, robustness, probes and comparisons."""

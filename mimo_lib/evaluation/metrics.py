@@ -29,20 +29,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import welch
 
+from mimo_lib.data.coupling import pearson_r
+
 METRICS = ("mse", "mae", "pearson", "snr_db", "prd", "psd_corr")
 SNR_CAP_DB = 100.0
 # Higher is better for these metrics; lower is better for the rest.
 HIGHER_IS_BETTER = {"pearson": True, "snr_db": True, "psd_corr": True, "mse": False, "mae": False, "prd": False}
-
-
-def pearson_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r along the last axis; NaN where either side is constant."""
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    denom = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a * b).sum(axis=-1) / denom
-    return np.where(denom > 0, np.clip(r, -1.0, 1.0), np.nan)
 
 
 def reconstruction_metrics(

@@ -12,7 +12,7 @@
 
 Both tables are written into a run folder by :func:`write_robustness`.
 How well one modality can be imputed from another depends on the data
-(:mod:`mimo_lib.evaluation.coupling`).
+(:mod:`mimo_lib.data.coupling`).
 """
 
 from __future__ import annotations

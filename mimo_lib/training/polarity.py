@@ -18,13 +18,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mimo_lib.data.coupling import slow_coupling
 from mimo_lib.data.types import WindowSet
-from mimo_lib.evaluation.coupling import slow_coupling
 
 
 def subject_signs(windows: WindowSet, modalities: Sequence[str], reference: str, cutoff_hz: float) -> np.ndarray:
     """``(N, M, 1)`` float32 of ±1: -1 for each of ``modalities`` in the windows of subjects whose median Pearson r
-    with ``reference`` low-passed at ``cutoff_hz`` is negative (:func:`~mimo_lib.evaluation.coupling.slow_coupling`);
+    with ``reference`` low-passed at ``cutoff_hz`` is negative (:func:`~mimo_lib.data.coupling.slow_coupling`);
     +1 elsewhere, including subjects where r is undefined (constant windows)."""
     if reference not in windows.modalities:
         raise ValueError(f"training.polarity_reference {reference!r} is not among the modalities {windows.modalities}")

@@ -12,7 +12,16 @@ import pandas as pd
 from scipy import signal as sps
 
 from mimo_lib.data.types import WindowSet
-from mimo_lib.evaluation.metrics import pearson_r
+
+
+def pearson_r(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson r along the last axis; NaN where either side is constant."""
+    a = a - a.mean(axis=-1, keepdims=True)
+    b = b - b.mean(axis=-1, keepdims=True)
+    denom = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (a * b).sum(axis=-1) / denom
+    return np.where(denom > 0, np.clip(r, -1.0, 1.0), np.nan)
 
 
 def _modality_rows(windowset: WindowSet, *names: str) -> list[np.ndarray]:
