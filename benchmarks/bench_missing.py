@@ -14,7 +14,7 @@ stitched by tapered overlap-add, fidelity by
    training subjects' median). Heart rate over 8 s spans and R-peaks (50 ms) of
    the imputed II against the real II, beside the pulse rate of PLETH. With
    ``--ppg-quality Q`` all of it again over the spans where PLETH's quality index
-   is at least Q throughout (:func:`mimo_lib.imputation.where_ppg_good`): what a
+   is at least Q throughout (:func:`mimo_lib.imputation.ppg_good_samples`): what a
    monitor would show, blanking numbers while the finger sensor is disturbed.
 2. **Calibrated on the first ``--calibrate`` seconds.** The model adapted to each
    recording (:meth:`mimo_lib.run.TrainedRun.calibrated`) beside the
@@ -56,14 +56,15 @@ from mimo_lib.evaluation.derived_respiration import METHODS as DERIVED
 from mimo_lib.evaluation.evaluate import ORIGINAL_METHOD
 from mimo_lib.imputation import (
     after,
+    blanked_outside,
     constant_rate_errors,
     derived_respiration,
     dominant_rate_errors,
     lag_corrected,
     lag_mapped,
     median_rate,
+    ppg_good_samples,
     pulse_rate_errors,
-    where_ppg_good,
     window_correlations,
     with_originals,
 )
@@ -134,7 +135,8 @@ def without_sensor(full: list, runs: dict[str, TrainedRun], recordings: list[Rec
     band = modality_bands(runs[RESP].params)[RESP]
     tables = [rate_rows(signals, constant, band).assign(spans="all")]
     if ppg_quality is not None:
-        gated = {name: where_ppg_good(recons, PPG, ppg_quality) for name, recons in signals.items()}
+        good = ppg_good_samples(full, PPG, ppg_quality)
+        gated = {name: blanked_outside(recons, good) for name, recons in signals.items()}
         tables.append(rate_rows(gated, constant, band).assign(spans=f"PLETH quality ≥ {ppg_quality:g}"))
     return pd.concat(tables, ignore_index=True)
 

@@ -17,7 +17,8 @@ R-peaks against the real ECG). What stands beside a model's imputation:
 
 :func:`after` blanks a calibration stretch so it is never scored,
 :func:`where_ppg_good` blanks what was recorded while the PPG was disturbed
-(its quality index below a threshold), and :func:`window_correlations` scores
+(its quality index below a threshold; :func:`ppg_good_samples` finds those samples once
+for several reconstructions of the same recordings, :func:`blanked_outside` blanks them), and :func:`window_correlations` scores
 waveforms per window.
 """
 
@@ -91,16 +92,28 @@ def after(reconstructions: Reconstructions, seconds: float, modalities: Sequence
     return result
 
 
-def where_ppg_good(reconstructions: Reconstructions, ppg: str, threshold: float) -> list[RecordingReconstruction]:
-    """Copies whose every row, original and reconstruction, is NaN where the original ``ppg``'s quality is below
-    ``threshold`` (:func:`~mimo_lib.evaluation.signal_quality.good_ppg`): spans there are counted as not scored."""
+def ppg_good_samples(recordings: Reconstructions, ppg: str, threshold: float) -> dict[str, np.ndarray]:
+    """Per subject, the samples where the original ``ppg``'s quality reaches ``threshold``
+    (:func:`~mimo_lib.evaluation.signal_quality.good_ppg`)."""
+    return {recording.subject: good_ppg(recording.original[_row(recording, ppg)], recording.rate, threshold)
+            for recording in recordings}
+
+
+def blanked_outside(reconstructions: Reconstructions, keep: dict[str, np.ndarray]) -> list[RecordingReconstruction]:
+    """Copies whose every row, original and reconstruction, is NaN where the subject's ``keep`` mask is false (a
+    mask may be longer than a recording cut shorter); spans there are counted as not scored."""
     result = []
     for recording in reconstructions:
-        bad = ~good_ppg(recording.original[_row(recording, ppg)], recording.rate, threshold)
+        drop = ~keep[recording.subject][: recording.length]
         original, reconstruction = recording.original.copy(), recording.reconstruction.copy()
-        original[:, bad] = reconstruction[:, bad] = np.nan
+        original[:, drop] = reconstruction[:, drop] = np.nan
         result.append(replace(recording, original=original, reconstruction=reconstruction))
     return result
+
+
+def where_ppg_good(reconstructions: Reconstructions, ppg: str, threshold: float) -> list[RecordingReconstruction]:
+    """:func:`blanked_outside` the samples where the original ``ppg``'s quality reaches ``threshold``."""
+    return blanked_outside(reconstructions, ppg_good_samples(reconstructions, ppg, threshold))
 
 
 def derived_respiration(full: Reconstructions, ppg: str, resp: str, method: str) -> list[RecordingReconstruction]:
