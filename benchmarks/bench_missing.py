@@ -78,7 +78,7 @@ IMPUTERS = {
     RESP: [f"training.modality_dropout={{{RESP}: 1.0}}", "training.missing_weight=1.0",
            "training.missing_polarity=subject", f"training.polarity_reference={PPG}"],
     ECG: [f"training.modality_dropout={{{ECG}: 1.0}}", "training.missing_weight=1.0",
-          "training.missing_lag_seconds=0.8"],
+          "training.missing_delay=subject", f"training.delay_reference={PPG}", "training.missing_lag_seconds=0.2"],
 }
 MEASURES = {RESP: ("breathing_rate_mae_32s",), ECG: ("heart_rate_mae_8s", "r_peak_f1_50ms")}
 IMPUTED = "imputed"

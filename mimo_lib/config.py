@@ -244,6 +244,8 @@ class TrainingConfig(_Section):
     missing_polarity: Literal["kept", "free", "subject"] = "kept"
     polarity_reference: str | None = None
     polarity_cutoff_hz: float = Field(0.7, gt=0)
+    missing_delay: Literal["kept", "subject"] = "kept"
+    delay_reference: str | None = None
     missing_lag_seconds: float = Field(0.0, ge=0)
     latent_noise: float = Field(0.0, ge=0)
     corruption: CorruptionConfig = Field(default_factory=CorruptionConfig)

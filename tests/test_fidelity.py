@@ -8,16 +8,14 @@ import pandas as pd
 import pytest
 from scipy.signal import resample_poly
 
+from mimo_lib.data import beats
 from mimo_lib.data.annotations import read_bidmc_breaths
+from mimo_lib.data.beats import detect_breaths, detect_pulse_peaks, detect_r_peaks, pulse_arrival_times
 from mimo_lib.evaluation import fidelity
 from mimo_lib.evaluation.fidelity import (
-    detect_breaths,
-    detect_pulse_peaks,
-    detect_r_peaks,
     dominant_rates,
     match_events,
     pat_error,
-    pulse_arrival_times,
     pulse_upstrokes,
     rate_error,
     score_recording,
@@ -255,7 +253,7 @@ def test_a_failing_detector_warns_and_gives_no_events(truth, monkeypatch):
     def broken(*args, **kwargs):
         raise IndexError("boom")
 
-    monkeypatch.setattr(fidelity.nk, "ecg_peaks", broken)
+    monkeypatch.setattr(beats.nk, "ecg_peaks", broken)
     with pytest.warns(RuntimeWarning, match=r"R-peak detection failed on samples \[0, 16000\) \(IndexError: boom\)"):
         assert len(detect_r_peaks(truth["signals"]["ecg"], RATE)) == 0
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import neurokit2 as nk
 import numpy as np
 
-from mimo_lib.evaluation.fidelity import detect_pulse_peaks
+from mimo_lib.data.beats import detect_pulse_peaks
 
 METHODS = ("riav", "rifv", "riiv")
 RIIV_BAND = (0.1, 0.7)

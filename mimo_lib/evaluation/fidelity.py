@@ -27,14 +27,24 @@ dropped: each row of :func:`score_recording` carries ``n_scored`` and
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-import neurokit2 as nk
 import numpy as np
 import pandas as pd
 from scipy import signal as sps
+
+from mimo_lib.data.beats import (
+    PAT_MAX_DELAY_S,
+    PAT_MIN_DELAY_S,
+    Detector,
+    arrivals,
+    check_signal,
+    detect_breaths,
+    detect_pulse_peaks,
+    detect_r_peaks,
+    sorted_events,
+)
 
 KINDS = ("ecg", "ppg", "resp")
 R_PEAK_TOLERANCE_S = 0.05
@@ -46,16 +56,7 @@ PULSE_TOLERANCE_S = 0.1
 # so a detection cannot match the neighbouring breath instead (matching is one-to-one).
 BREATH_TOLERANCE_S = 1.0
 MIN_EVENTS_PER_SPAN = 3
-# NeuroKit2's default R-peak detector misses beats in ECGs sampled well below its usual rates
-# (at 30 Hz, a fifth to three quarters of BIDMC's beats); slower ECGs are upsampled to this rate first.
-R_PEAK_DETECTION_RATE = 120.0
-# R-peak to finger pulse takes at least ~0.15 s in the body; monitors add their own lag between
-# channels (BIDMC's PLETH trails II by 0.65-0.73 s), hence the wide upper bound.
-PAT_MIN_DELAY_S = 0.15
-PAT_MAX_DELAY_S = 0.8
 COLUMNS = ("modality", "measure", "reference", "unit", "value", "n_scored", "n_not_scored")
-
-Detector = Callable[[np.ndarray, float], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -86,101 +87,7 @@ class ErrorSummary:
     n_not_scored: int
 
 
-# --- detection -----------------------------------------------------------------
-
-
-def finite_stretches(signal: np.ndarray, min_samples: int = 1) -> np.ndarray:
-    """``(k, 2)`` ``[start, stop)`` sample ranges of the finite runs of ``signal`` at least ``min_samples`` long."""
-    finite = np.isfinite(np.asarray(signal, dtype=np.float64)).astype(np.int8)
-    edges = np.diff(np.concatenate(([0], finite, [0])))
-    runs = np.column_stack((np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
-    return runs[runs[:, 1] - runs[:, 0] >= max(min_samples, 1)]
-
-
-def _check_signal(signal: np.ndarray, rate: float, name: str) -> np.ndarray:
-    signal = np.asarray(signal, dtype=np.float64)
-    if signal.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D signal, got shape {signal.shape}")
-    if not rate > 0:
-        raise ValueError(f"rate must be positive, got {rate}")
-    return signal
-
-
-def _detect_on_stretches(signal: np.ndarray, rate: float, detector: Detector, min_seconds: float, name: str) -> np.ndarray:
-    """Sorted event indices from ``detector`` run on each finite, non-constant stretch of ``signal``.
-
-    A stretch shorter than ``min_seconds`` gives no events; so does a stretch on
-    which the detector raises (with a warning naming the stretch and the error).
-    """
-    signal = _check_signal(signal, rate, name)
-    found = []
-    for start, stop in finite_stretches(signal, int(np.ceil(min_seconds * rate))):
-        stretch = signal[start:stop]
-        if np.ptp(stretch) == 0:
-            continue
-        try:
-            events = np.asarray(detector(stretch, rate), dtype=np.int64)
-        except Exception as err:  # noqa: BLE001  any NeuroKit2 failure on a stretch means no events there, not a crash
-            warnings.warn(
-                f"{name} detection failed on samples [{start}, {stop}) ({type(err).__name__}: {err}); no events there",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            continue
-        found.append(events[(events >= 0) & (events < len(stretch))] + start)
-    return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-
-
-def _neurokit_r_peaks(ecg: np.ndarray, rate: float) -> np.ndarray:
-    factor = max(1, math.ceil(R_PEAK_DETECTION_RATE / rate))
-    if factor > 1:
-        ecg = sps.resample_poly(ecg, factor, 1)
-    _, info = nk.ecg_peaks(nk.ecg_clean(ecg, sampling_rate=rate * factor), sampling_rate=rate * factor)
-    return np.unique(np.rint(np.asarray(info["ECG_R_Peaks"]) / factor).astype(np.int64))
-
-
-def _neurokit_pulse_peaks(ppg: np.ndarray, rate: float) -> np.ndarray:
-    _, info = nk.ppg_peaks(nk.ppg_clean(ppg, sampling_rate=rate), sampling_rate=rate)
-    return info["PPG_Peaks"]
-
-
-def _neurokit_breaths(resp: np.ndarray, rate: float) -> np.ndarray:
-    _, info = nk.rsp_peaks(nk.rsp_clean(resp, sampling_rate=rate), sampling_rate=rate)
-    return info["RSP_Peaks"]
-
-
-def detect_r_peaks(ecg: np.ndarray, rate: float, min_seconds: float = 4.0) -> np.ndarray:
-    """R-peak sample indices (NeuroKit2 ``ecg_clean`` + ``ecg_peaks``), per finite stretch of ``min_seconds`` or more.
-
-    A stretch sampled below :data:`R_PEAK_DETECTION_RATE` is upsampled by a whole factor (polyphase) for detection.
-    """
-    return _detect_on_stretches(ecg, rate, _neurokit_r_peaks, min_seconds, "R-peak")
-
-
-def detect_pulse_peaks(ppg: np.ndarray, rate: float, min_seconds: float = 4.0) -> np.ndarray:
-    """Systolic pulse-peak sample indices (NeuroKit2 ``ppg_clean`` + ``ppg_peaks``), per finite stretch."""
-    return _detect_on_stretches(ppg, rate, _neurokit_pulse_peaks, min_seconds, "pulse-peak")
-
-
-def detect_breaths(resp: np.ndarray, rate: float, min_seconds: float = 16.0) -> np.ndarray:
-    """Breath sample indices: ends of inspiration (NeuroKit2 ``rsp_clean`` + ``rsp_peaks`` peaks), per finite stretch.
-
-    Ends of inspiration are what BIDMC's annotators marked.
-    """
-    return _detect_on_stretches(resp, rate, _neurokit_breaths, min_seconds, "breath")
-
-
 # --- events, rates, delays -------------------------------------------------------
-
-
-def _events(samples: np.ndarray) -> np.ndarray:
-    """Event sample indices as a sorted int64 array."""
-    events = np.asarray(samples)
-    if events.ndim != 1:
-        raise ValueError(f"event samples must be 1-D, got shape {events.shape}")
-    if not np.all(np.isfinite(events)):
-        raise ValueError("event samples must be finite sample indices, got NaN or inf")
-    return np.sort(events.astype(np.int64))
 
 
 def _candidate_pairs(reference: np.ndarray, test: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -197,7 +104,7 @@ def match_events(reference: np.ndarray, test: np.ndarray, tolerance_s: float, ra
     """Match each test event to at most one reference event within ``tolerance_s``, nearest pairs first."""
     if not rate > 0 or not tolerance_s >= 0:
         raise ValueError(f"rate must be positive and tolerance_s non-negative, got {rate} and {tolerance_s}")
-    reference, test = _events(reference), _events(test)
+    reference, test = sorted_events(reference), sorted_events(test)
     ref_index, test_index = _candidate_pairs(reference, test, tolerance_s * rate)
     distance = np.abs(test[test_index] - reference[ref_index])
     ref_used = np.zeros(len(reference), dtype=bool)
@@ -242,7 +149,7 @@ def span_rates(event_samples: np.ndarray, rate: float, length: int, span_s: floa
     span = _span_samples(span_s, rate)
     n_spans = length // span
     bounds = np.arange(n_spans + 1) * span
-    events = _events(event_samples)
+    events = sorted_events(event_samples)
     lo = np.searchsorted(events, bounds[:-1], side="left")
     hi = np.searchsorted(events, bounds[1:], side="left")
     enough = hi - lo >= MIN_EVENTS_PER_SPAN
@@ -304,7 +211,7 @@ def pulse_upstrokes(ppg: np.ndarray, pulse_peaks: np.ndarray, rate: float, reach
     slope = np.diff(np.asarray(ppg, dtype=np.float64))  # slope[k]: from sample k to k + 1
     reach = max(2, round(reach_s * rate))
     points = []
-    for peak in _events(pulse_peaks):
+    for peak in sorted_events(pulse_peaks):
         first = max(1, peak - reach)
         segment = slope[first:peak]
         if len(segment) < 2 or not np.isfinite(slope[first - 1:peak + 1]).all():
@@ -315,33 +222,6 @@ def pulse_upstrokes(ppg: np.ndarray, pulse_peaks: np.ndarray, rate: float, reach
         offset = 0.5 * (before - after) / curvature if curvature < 0 else 0.0
         points.append(k + 0.5 + float(np.clip(offset, -0.5, 0.5)))
     return np.asarray(points, dtype=np.float64)
-
-
-def _arrivals(r_peaks: np.ndarray, pulses: np.ndarray, rate: float, min_delay_s: float,
-              max_delay_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per R-peak (sorted), the delay (s) to the first pulse event at least ``min_delay_s`` later and that
-    event's index in sorted ``pulses``; NaN and -1 where there is none within ``max_delay_s``."""
-    if not 0 <= min_delay_s < max_delay_s:
-        raise ValueError(f"need 0 <= min_delay_s < max_delay_s, got {min_delay_s} and {max_delay_s}")
-    following = np.searchsorted(pulses, r_peaks + min_delay_s * rate, side="left")
-    delays = np.full(len(r_peaks), np.nan)
-    found = following < len(pulses)
-    delays[found] = (pulses[following[found]] - r_peaks[found]) / rate
-    found &= delays <= max_delay_s
-    delays[~found] = np.nan
-    return delays, np.where(found, following, -1)
-
-
-def pulse_arrival_times(
-    r_peaks: np.ndarray, pulse_peaks: np.ndarray, rate: float, min_delay_s: float = PAT_MIN_DELAY_S,
-    max_delay_s: float = PAT_MAX_DELAY_S,
-) -> np.ndarray:
-    """Per R-peak, the delay (s) to the first pulse event at least ``min_delay_s`` later; NaN past ``max_delay_s``.
-
-    Pulse events are peaks (sample indices) or upstrokes (:func:`pulse_upstrokes`, sub-sample positions).
-    """
-    r_peaks, pulse_peaks = _events(r_peaks), np.sort(np.asarray(pulse_peaks, dtype=np.float64))
-    return _arrivals(r_peaks, pulse_peaks, rate, min_delay_s, max_delay_s)[0]
 
 
 def pat_error(
@@ -361,15 +241,15 @@ def pat_error(
     A beat whose R-peak or pulse is missed (or replaced by a neighbour's) in the test is not scored
     but counted in ``n_not_scored``: detection is scored by the R-peak and pulse F1, the delay here.
     """
-    original_r, test_r = _events(original_r), _events(test_r)
+    original_r, test_r = sorted_events(original_r), sorted_events(test_r)
     original_pulse = np.sort(np.asarray(original_pulse, dtype=np.float64))
     test_pulse = np.sort(np.asarray(test_pulse, dtype=np.float64))
     beats = match_events(original_r, test_r, tolerance_s, rate).pairs
     pulses = match_events(np.round(original_pulse), np.round(test_pulse), pulse_tolerance_s, rate).pairs
     partner = np.full(len(original_pulse), -2)  # each original pulse's matched test pulse; -2: none (-1: no arrival)
     partner[pulses[:, 0]] = pulses[:, 1]
-    original_pat, original_at = _arrivals(original_r, original_pulse, rate, min_delay_s, max_delay_s)
-    test_pat, test_at = _arrivals(test_r, test_pulse, rate, min_delay_s, max_delay_s)
+    original_pat, original_at = arrivals(original_r, original_pulse, rate, min_delay_s, max_delay_s)
+    test_pat, test_at = arrivals(test_r, test_pulse, rate, min_delay_s, max_delay_s)
     original_pat, original_at = original_pat[beats[:, 0]], original_at[beats[:, 0]]
     test_pat, test_at = test_pat[beats[:, 1]], test_at[beats[:, 1]]
     both = original_at >= 0
@@ -462,8 +342,8 @@ def _check_inputs(
         missing = [name for name in kinds if name not in signals]
         if missing:
             raise KeyError(f"{side} has no signal for modalities {missing} named in kinds")
-    originals = {name: _check_signal(original[name], rate, f"original {name!r}") for name in kinds}
-    reconstructions = {name: _check_signal(reconstructed[name], rate, f"reconstructed {name!r}") for name in kinds}
+    originals = {name: check_signal(original[name], rate, f"original {name!r}") for name in kinds}
+    reconstructions = {name: check_signal(reconstructed[name], rate, f"reconstructed {name!r}") for name in kinds}
     lengths = {f"original {name!r}": len(signal) for name, signal in originals.items()}
     lengths |= {f"reconstructed {name!r}": len(signal) for name, signal in reconstructions.items()}
     if len(set(lengths.values())) > 1:
@@ -482,7 +362,7 @@ def _detect_both(
 
 
 def _annotation_samples(events: np.ndarray, length: int) -> np.ndarray:
-    events = _events(events)
+    events = sorted_events(events)
     if len(events) and (events[0] < 0 or events[-1] >= length):
         raise ValueError(f"annotations must be sample indices in [0, {length}), got {events[0]}..{events[-1]}")
     return events

@@ -13,7 +13,7 @@ from __future__ import annotations
 import neurokit2 as nk
 import numpy as np
 
-from mimo_lib.evaluation.fidelity import detect_pulse_peaks, finite_stretches
+from mimo_lib.data.beats import detect_pulse_peaks, finite_stretches
 
 MIN_PULSES = 4
 MIN_SECONDS = 4.0

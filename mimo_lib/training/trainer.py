@@ -39,6 +39,9 @@ Rules a user can rely on:
   subject`` instead negates, once, the masked modalities of every training and
   validation subject whose slow coupling with ``training.polarity_reference`` is
   negative (:mod:`mimo_lib.training.polarity`), at input and target alike.
+  ``training.missing_delay: subject`` rolls, once, each such subject's masked ECG so
+  that its R-peaks precede ``training.delay_reference``'s pulses by the training
+  subjects' median delay (:mod:`mimo_lib.training.delay`).
 - **Several processes.** Under ``torchrun`` (``WORLD_SIZE > 1``) the model is wrapped
   in DistributedDataParallel (``nccl`` on CUDA, ``gloo`` on CPU) with BatchNorm
   statistics synchronised across ranks. ``training.batch_size`` is the GLOBAL batch:
@@ -71,6 +74,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mimo_lib.config import Params
+from mimo_lib.data.signals import modality_kinds
 from mimo_lib.data.types import WindowSet
 from mimo_lib.model import MiMoAE, build_model
 from mimo_lib.model.device import bf16_autocast_available, select_device
@@ -85,6 +89,7 @@ from mimo_lib.training.checkpoint import (
     save_checkpoint,
 )
 from mimo_lib.training.corruption import corrupt
+from mimo_lib.training.delay import MIN_BEATS, roll_windows, subject_delays, subject_shifts, window_shifts
 from mimo_lib.training.distributed import Topology
 from mimo_lib.training.loss import HybridLoss, align_target
 from mimo_lib.training.polarity import subject_signs
@@ -189,6 +194,7 @@ class _Trainer:
         self.schedule = EpochSchedule(self.optimizer, params)
         self.data = {name: batch_source(ws, self.device) for name, ws in sets.items() if len(ws)}
         self.signs = self._subject_signs(sets)
+        self.shifts = self._subject_shifts(sets)
         self.autocast = self.cfg.bf16 and bf16_autocast_available(self.device)
         self.history: list[dict[str, Any]] = []
         self.best = {"value": math.inf, "epoch": 0, "bad_epochs": 0}
@@ -209,6 +215,47 @@ class _Trainer:
         return {name: torch.from_numpy(subject_signs(sets[name], masked, self.cfg.polarity_reference,
                                                      self.cfg.polarity_cutoff_hz)).to(self.device)
                 for name in ("train", "val") if name in self.data}
+
+    def _subject_shifts(self, sets: dict[str, WindowSet]) -> dict[str, torch.Tensor]:
+        """Per training and validation split, ``(N, M)`` sample shifts that bring each subject's masked ECGs to the
+        training subjects' median delay before ``training.delay_reference``'s pulses (``missing_delay: subject``;
+        the measured delays go to ``subject_delays.csv``); empty otherwise."""
+        if self.cfg.missing_delay != "subject":
+            return {}
+        kinds = modality_kinds(self.params)
+        reference = self.cfg.delay_reference
+        if reference is None or kinds.get(reference) != "ppg":
+            raise ValueError(f"training.missing_delay: subject needs training.delay_reference, a PPG modality that "
+                             f"stays present; got {reference!r} (kinds: {kinds})")
+        masked = [name for name, p in zip(self.modalities, self.dropout_probabilities) if p > 0]
+        ecgs = [name for name in masked if kinds[name] == "ecg"]
+        if not ecgs or reference in masked:
+            raise ValueError(f"training.missing_delay: subject aligns masked ECG modalities to an unmasked PPG; masked "
+                             f"are {masked}, delay_reference is {reference!r} (kinds: {kinds})")
+        splits = [name for name in ("train", "val") if name in self.data]
+        shifts = {name: np.zeros((len(sets[name]), len(self.modalities)), dtype=np.int64) for name in splits}
+        tables = []
+        for ecg in ecgs:
+            delays = {name: subject_delays(sets[name], ecg, reference) for name in splits}
+            target = float(np.nanmedian(delays["train"]["delay_s"]))
+            if not np.isfinite(target):
+                raise ValueError(f"training.missing_delay: no training subject has {MIN_BEATS} beats of {ecg!r} "
+                                 f"followed by a {reference!r} pulse")
+            for name in splits:
+                per_subject = subject_shifts(delays[name], target)
+                shifts[name] += window_shifts(sets[name], per_subject, ecg)
+                tables.append(delays[name].assign(split=name, modality=ecg, shift_s=per_subject.to_numpy()))
+        if self.topology.is_main:
+            pd.concat(tables).to_csv(self.run_dir / "subject_delays.csv", index=False)
+        return {name: torch.from_numpy(value).to(self.device) for name, value in shifts.items()}
+
+    def _aligned(self, batch: torch.Tensor, split: str, rows: torch.Tensor | slice) -> torch.Tensor:
+        """``batch`` (rows ``rows`` of ``split``) with each subject's polarity and delay alignment applied."""
+        if split in self.signs:
+            batch = batch * self.signs[split][rows]
+        if split in self.shifts:
+            batch = roll_windows(batch, self.shifts[split][rows])
+        return batch
 
     def monitor_key(self) -> str:
         key = self.cfg.monitor
@@ -280,9 +327,7 @@ class _Trainer:
         batches = distributed.global_batches(order, self.cfg.batch_size, self.topology)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)
         for indices in bar:
-            batch = windows.take(indices)
-            if "train" in self.signs:
-                batch = batch * self.signs["train"][indices.to(self.device)]
+            batch = self._aligned(windows.take(indices), "train", indices.to(self.device))
             target = random_circular_shift(batch, self.generator) if self.cfg.random_crop else batch
             if self.cfg.stretch > 0:
                 target = random_stretch(target, self.cfg.stretch, self.generator,
@@ -322,9 +367,8 @@ class _Trainer:
         first, stop = distributed.shard_bounds(len(self.data[split]), self.topology)
         sums = torch.zeros(len(self.metric_keys) + 1, dtype=torch.float64, device=self.device)
         for start in range(first, stop, self.cfg.batch_size):
-            batch = self.data[split].span(start, min(start + self.cfg.batch_size, stop))
-            if split in self.signs:
-                batch = batch * self.signs[split][start:start + len(batch)]
+            stop_row = min(start + self.cfg.batch_size, stop)
+            batch = self._aligned(self.data[split].span(start, stop_row), split, slice(start, stop_row))
             present = None
             if self.validation_present is not None:
                 present = self.validation_present.to(self.device).expand(len(batch), -1)
