@@ -122,7 +122,7 @@ def sorted_events(samples: np.ndarray) -> np.ndarray:
 
 
 def arrivals(r_peaks: np.ndarray, pulses: np.ndarray, rate: float, min_delay_s: float,
-              max_delay_s: float) -> tuple[np.ndarray, np.ndarray]:
+             max_delay_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Per R-peak (sorted), the delay (s) to the first pulse event at least ``min_delay_s`` later and that
     event's index in sorted ``pulses``; NaN and -1 where there is none within ``max_delay_s``."""
     if not 0 <= min_delay_s < max_delay_s:
@@ -142,7 +142,7 @@ def pulse_arrival_times(
 ) -> np.ndarray:
     """Per R-peak, the delay (s) to the first pulse event at least ``min_delay_s`` later; NaN past ``max_delay_s``.
 
-    Pulse events are peaks (sample indices) or upstrokes (:func:`pulse_upstrokes`, sub-sample positions).
+    Pulse events are peaks (sample indices) or sub-sample positions (e.g. upstrokes).
     """
     r_peaks, pulse_peaks = sorted_events(r_peaks), np.sort(np.asarray(pulse_peaks, dtype=np.float64))
     return arrivals(r_peaks, pulse_peaks, rate, min_delay_s, max_delay_s)[0]
