@@ -9,7 +9,8 @@ import pytest
 import torch
 from helpers import MODALITIES, tiny_params, zscored_windowset
 
-from mimo_lib.training.delay import roll_windows, subject_delays, subject_shifts, window_shifts
+from mimo_lib.training.augmentations import roll_windows
+from mimo_lib.training.delay import subject_delays, subject_shifts, window_shifts
 from mimo_lib.training.trainer import train
 
 RATE = 32.0

@@ -36,6 +36,7 @@ def finite_stretches(signal: np.ndarray, min_samples: int = 1) -> np.ndarray:
 
 
 def check_signal(signal: np.ndarray, rate: float, name: str) -> np.ndarray:
+    """``signal`` as a float64 1-D array; an error naming ``name`` for any other shape, or for a rate not above 0."""
     signal = np.asarray(signal, dtype=np.float64)
     if signal.ndim != 1:
         raise ValueError(f"{name} must be a 1-D signal, got shape {signal.shape}")

@@ -1,7 +1,8 @@
 """Training-time augmentations of window batches ``[B, M, T]``, drawn from a seeded generator.
 
-Modality dropout (:func:`modality_mask`), circular shifts and random time
-stretches; corruption of the input lives in :mod:`mimo_lib.training.corruption`.
+Modality dropout (:func:`modality_mask`), circular shifts (:func:`roll_windows`, also
+used to align targets) and random time stretches; corruption of the input lives in
+:mod:`mimo_lib.training.corruption`.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ def modality_mask(batch: int, p_drop: list[float], generator: torch.Generator) -
     return present
 
 
+def roll_windows(batch: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """``batch`` ``[B, M, T]`` with each window's modality rolled (circularly) later by ``shifts`` ``[B, M]`` samples."""
+    length = batch.shape[-1]
+    index = (torch.arange(length, device=batch.device) - shifts[..., None]) % length
+    return torch.gather(batch, 2, index)
+
+
 def random_circular_shift(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Roll every window ``[B, M, T]`` by its own random offset (all modalities together)."""
-    batch, _, length = x.shape
+    batch, modalities, length = x.shape
     shift = torch.randint(length, (batch, 1), generator=generator).to(x.device)
-    index = (torch.arange(length, device=x.device)[None, :] + shift) % length
-    return torch.gather(x, 2, index[:, None, :].expand_as(x))
+    return roll_windows(x, -shift.expand(batch, modalities))
 
 
 def random_stretch(x: torch.Tensor, max_stretch: float, generator: torch.Generator, rezscore: bool) -> torch.Tensor:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 
 from mimo_lib.data.beats import PAT_MIN_DELAY_S, detect_pulse_peaks, detect_r_peaks, pulse_arrival_times
 from mimo_lib.data.types import WindowSet
@@ -83,10 +82,3 @@ def window_shifts(windows: WindowSet, shifts: pd.Series, modality: str) -> np.nd
     per_window = pd.Series(windows.subjects).map(shifts).fillna(0.0).to_numpy()
     samples[:, windows.modalities.index(modality)] = np.rint(per_window * windows.rate).astype(np.int64)
     return samples
-
-
-def roll_windows(batch: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """``batch`` ``[B, M, T]`` with each window's modality rolled (circularly) later by ``shifts`` ``[B, M]`` samples."""
-    length = batch.shape[-1]
-    index = (torch.arange(length, device=batch.device) - shifts[..., None]) % length
-    return torch.gather(batch, 2, index)

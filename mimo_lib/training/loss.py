@@ -43,6 +43,7 @@ import torch
 from torch import Tensor, nn
 
 from mimo_lib.config import LossConfig
+from mimo_lib.training.augmentations import roll_windows
 
 LOG_FLOOR = 1e-4
 
@@ -98,9 +99,7 @@ def align_target(reconstruction: Tensor, target: Tensor, free: Tensor, max_shift
     fit = products.abs() if polarity else products
     best = fit.argmax(dim=0)  # [B, M]
     sign = torch.where(polarity & (products.gather(0, best[None])[0] < 0), -1.0, 1.0).to(target.dtype)
-    length = target.shape[2]
-    index = (torch.arange(length, device=target.device) - shifts[best][..., None]) % length
-    aligned = torch.gather(target, 2, index) * sign[..., None]
+    aligned = roll_windows(target, shifts[best]) * sign[..., None]
     return torch.where(free.to(torch.bool)[..., None], aligned, target)
 
 

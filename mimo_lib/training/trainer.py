@@ -79,7 +79,7 @@ from mimo_lib.data.types import WindowSet
 from mimo_lib.model import MiMoAE, build_model
 from mimo_lib.model.device import bf16_autocast_available, select_device
 from mimo_lib.training import distributed, tracking
-from mimo_lib.training.augmentations import modality_mask, random_circular_shift, random_stretch
+from mimo_lib.training.augmentations import modality_mask, random_circular_shift, random_stretch, roll_windows
 from mimo_lib.training.batches import batch_source
 from mimo_lib.training.checkpoint import (
     CheckpointError,
@@ -89,7 +89,7 @@ from mimo_lib.training.checkpoint import (
     save_checkpoint,
 )
 from mimo_lib.training.corruption import corrupt
-from mimo_lib.training.delay import MIN_BEATS, roll_windows, subject_delays, subject_shifts, window_shifts
+from mimo_lib.training.delay import MIN_BEATS, subject_delays, subject_shifts, window_shifts
 from mimo_lib.training.distributed import Topology
 from mimo_lib.training.loss import HybridLoss, align_target
 from mimo_lib.training.polarity import subject_signs
@@ -169,6 +169,7 @@ class _Trainer:
         self.topology, self.progress = topology, progress and topology.is_main
         self.modalities, self.window_length = _check_sets(sets)
         self.dropout_probabilities = self.cfg.dropout_probabilities(self.modalities)
+        self.masked = [name for name, p in zip(self.modalities, self.dropout_probabilities) if p > 0]
         self.normalization = _model_normalization(sets["train"])
         self.rate = float(sets["train"].rate)
         self.max_shift = round(self.cfg.missing_lag_seconds * self.rate)
@@ -211,8 +212,7 @@ class _Trainer:
         if self.cfg.polarity_reference is None:
             raise ValueError("training.missing_polarity: subject needs training.polarity_reference (a modality that "
                              "stays present, e.g. PLETH)")
-        masked = [name for name, p in zip(self.modalities, self.dropout_probabilities) if p > 0]
-        return {name: torch.from_numpy(subject_signs(sets[name], masked, self.cfg.polarity_reference,
+        return {name: torch.from_numpy(subject_signs(sets[name], self.masked, self.cfg.polarity_reference,
                                                      self.cfg.polarity_cutoff_hz)).to(self.device)
                 for name in ("train", "val") if name in self.data}
 
@@ -227,11 +227,10 @@ class _Trainer:
         if reference is None or kinds.get(reference) != "ppg":
             raise ValueError(f"training.missing_delay: subject needs training.delay_reference, a PPG modality that "
                              f"stays present; got {reference!r} (kinds: {kinds})")
-        masked = [name for name, p in zip(self.modalities, self.dropout_probabilities) if p > 0]
-        ecgs = [name for name in masked if kinds[name] == "ecg"]
-        if not ecgs or reference in masked:
+        ecgs = [name for name in self.masked if kinds[name] == "ecg"]
+        if not ecgs or reference in self.masked:
             raise ValueError(f"training.missing_delay: subject aligns masked ECG modalities to an unmasked PPG; masked "
-                             f"are {masked}, delay_reference is {reference!r} (kinds: {kinds})")
+                             f"are {self.masked}, delay_reference is {reference!r} (kinds: {kinds})")
         splits = [name for name in ("train", "val") if name in self.data]
         shifts = {name: np.zeros((len(sets[name]), len(self.modalities)), dtype=np.int64) for name in splits}
         tables = []
