@@ -4,7 +4,9 @@ Every code's size is exact (bytes of its records plus, for latent codes, the
 quantiser's ranges once per code; :mod:`mimo_lib.evaluation.codecs`), and the
 compression ratio counts it against the test windows' samples at the
 recording's own resolution (``data.bits_per_sample`` or the WFDB headers). For
-each run (any latent size) the latent is coded at every ``--bits``; PCA with
+each run (any latent size) the latent is coded at every ``--bits`` and, with
+a depth per latent dimension where the decoder is most sensitive, within the
+bits of every ``--depth-ratios`` (``mimo-ae-depths``); PCA with
 as many components is coded the same way; the wavelet and DCT codecs code each
 modality within the bits per window of every latent code (equal bits) and at
 every ``--ratios`` (:mod:`mimo_lib.evaluation.rate_distortion`), with the bits
@@ -64,6 +66,7 @@ from mimo_lib.evaluation.rate_distortion import (
     latent_coder,
     latent_rows,
     pca_coder,
+    depth_rows,
     pca_rows,
     ratio_budgets,
     transform_coder,
@@ -74,6 +77,7 @@ from mimo_lib.plots import save_figure
 from mimo_lib.plots.compression import plot_rate_distortion
 from mimo_lib.run import TrainedRun, load_run
 
+LATENT_CODES = ("mimo-ae", "mimo-ae-depths")
 ALLOCATED = tuple(f"{transform}-alloc" for transform in TRANSFORMS)
 BASELINES = ("pca", *TRANSFORMS, *ALLOCATED)
 SHOWN_MEASURES = ("r_peak_f1_50ms", "r_peak_median_abs_timing_error", "heart_rate_mae_8s", "pulse_peak_f1_100ms",
@@ -93,6 +97,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="bits per latent number: 2-12 uniform, 16 float16, 32 float32")
     parser.add_argument("--ratios", nargs="+", type=float, default=[10, 15, 20, 30, 40],
                         help="compression ratios at which the transform codecs are also scored")
+    parser.add_argument("--depth-ratios", nargs="*", type=float, default=None,
+                        help="compression ratios at which each run's latent is also coded with a depth per dimension "
+                             "(default: --ratios; none: leave out)")
     parser.add_argument("--pca", nargs="*", type=int, default=None,
                         help="PCA sizes (default: the runs' latent sizes), coded at every --bits")
     parser.add_argument("--calibration", choices=CALIBRATIONS, default="file",
@@ -133,6 +140,8 @@ def settings(raw: pd.DataFrame) -> pd.Series:
         mean = rows[rows["modality"] == "mean"].iloc[0]
         if mean["method"] in ("mimo-ae", "pca"):
             text[code] = f"{int(mean['latent'])} × {int(mean['bits'])} bit"
+        elif mean["method"] == "mimo-ae-depths":
+            text[code] = f"{int(mean['latent'])} × {mean['bits']:.2f} bit, depth per dim."
         elif str(mean["method"]).endswith("-alloc"):
             parts = rows[rows["modality"] != "mean"]
             text[code] = " / ".join(f"{int(k)}×{int(b)}" for k, b in zip(parts["keep"], parts["bits"]))
@@ -144,13 +153,13 @@ def settings(raw: pd.DataFrame) -> pd.Series:
 def over_seeds(raw: pd.DataFrame) -> pd.DataFrame:
     """MiMo-AE rows as means over the runs' seeds per latent size, bits and modality (``prd_sd``, ``snr_db_sd``:
     the s.d. over seeds, ``seeds``: how many), each a code of its own; every other row as it is."""
-    is_mimo = raw["method"] == "mimo-ae"
+    is_mimo = raw["method"].isin(LATENT_CODES)
     grouped = raw[is_mimo].groupby(["method", "latent", "bits", "setting", "modality"], sort=False)
     means = (grouped[list(AVERAGED)].mean()
              .join(grouped[["prd", "snr_db"]].std(ddof=1).add_suffix("_sd"))
              .join(grouped["seed"].nunique().rename("seeds"))
              .reset_index())
-    means["code"] = raw["code"].max() + 1 + means.groupby(["latent", "bits"], sort=False).ngroup()
+    means["code"] = raw["code"].max() + 1 + means.groupby(["method", "latent", "bits"], sort=False).ngroup()
     return pd.concat([means, raw[~is_mimo]], ignore_index=True)
 
 
@@ -160,10 +169,10 @@ def _mean_sd(mean: float, sd: float, digits: int = 1) -> str:
     return f"{mean:.{digits}f}" if not np.isfinite(sd) else f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
-def seeds_lowest(raw: pd.DataFrame, latent: float, bits: float, rivals: dict[str, float]) -> str:
-    """In how many seeds the MiMo-AE code (latent × bits) has a lower mean PRDN than every rival: ``k/n``."""
-    per_seed = raw[(raw["method"] == "mimo-ae") & (raw["modality"] == "mean") & (raw["latent"] == latent)
-                   & (raw["bits"] == bits)]["prd"]
+def seeds_lowest(raw: pd.DataFrame, code: pd.Series, rivals: dict[str, float]) -> str:
+    """In how many seeds the MiMo-AE ``code`` (method, latent × bits) has a lower mean PRDN than every rival: ``k/n``."""
+    per_seed = raw[(raw["method"] == code["method"]) & (raw["modality"] == "mean") & (raw["latent"] == code["latent"])
+                   & np.isclose(raw["bits"], code["bits"])]["prd"]
     lowest = sum(all(prd < value for value in rivals.values() if np.isfinite(value)) for prd in per_seed)
     return f"{lowest}/{len(per_seed)}"
 
@@ -188,7 +197,7 @@ def codes_table(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _method_order(column: pd.Series) -> pd.Series:
-    order = {method: number for number, method in enumerate((ORIGINAL_METHOD, "mimo-ae", *BASELINES))}
+    order = {method: number for number, method in enumerate((ORIGINAL_METHOD, *LATENT_CODES, *BASELINES))}
     return column.map(order) if column.name == "method" else column
 
 
@@ -197,11 +206,11 @@ def equal_bits_table(averaged: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
     bits per window; ``lowest`` by the seed mean, and in how many seeds MiMo-AE is lowest."""
     means = averaged[averaged["modality"] == "mean"]
     rows = []
-    for _, code in means[means["method"] == "mimo-ae"].sort_values("cr", ascending=False).iterrows():
+    for _, code in means[means["method"].isin(LATENT_CODES)].sort_values("cr", ascending=False).iterrows():
         row = {"MiMo-AE": code["setting"], "CR": round(code["cr"], 2),
                "MiMo-AE PRDN %": _mean_sd(code["prd"], code["prd_sd"])}
         same = {"pca": means[(means["method"] == "pca") & (means["latent"] == code["latent"])
-                             & (means["bits"] == code["bits"])]}
+                             & (means["bits"] == code["bits"]) & (code["method"] == "mimo-ae")]}
         same.update({t: means[(means["method"] == t) & np.isclose(means["budget"], code["budget"])]
                      for t in (*TRANSFORMS, *ALLOCATED)})
         prd = {name: rows_at["prd"].iloc[0] if len(rows_at) else np.nan for name, rows_at in same.items()}
@@ -209,7 +218,7 @@ def equal_bits_table(averaged: pd.DataFrame, raw: pd.DataFrame) -> pd.DataFrame:
             row[f"{name} PRDN % (CR)"] = f"{prd[name]:.1f} ({rows_at['cr'].iloc[0]:.2f})" if len(rows_at) else "-"
         rivals = {name: value for name, value in prd.items() if np.isfinite(value)}
         row["lowest"] = "MiMo-AE" if all(code["prd"] < v for v in rivals.values()) else min(rivals, key=rivals.get)
-        row["MiMo-AE lowest in seeds"] = seeds_lowest(raw, code["latent"], code["bits"], rivals)
+        row["MiMo-AE lowest in seeds"] = seeds_lowest(raw, code, rivals)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -218,7 +227,7 @@ def ratio_table(averaged: pd.DataFrame, raw: pd.DataFrame, ratios: list[float], 
     """At each ratio: the transform codecs, and the MiMo-AE code with at least that ratio (fewer or equal bits) of
     lowest seed-mean PRDN, with the number of seeds in which it is below every transform codec."""
     means = averaged[averaged["modality"] == "mean"]
-    mimo = means[means["method"] == "mimo-ae"]
+    mimo = means[means["method"].isin(LATENT_CODES)]
     rows = []
     for ratio in ratios:
         row: dict[str, object] = {"CR": ratio}
@@ -233,7 +242,7 @@ def ratio_table(averaged: pd.DataFrame, raw: pd.DataFrame, ratios: list[float], 
             row["best MiMo-AE at ≥ CR"] = (f"{_mean_sd(best['prd'], best['prd_sd'])} ({best['setting']}, "
                                            f"CR {best['cr']:.2f})")
             row["MiMo-AE lowest"] = "yes" if all(best["prd"] < v for v in prd.values() if np.isfinite(v)) else "no"
-            row["in seeds"] = seeds_lowest(raw, best["latent"], best["bits"], prd)
+            row["in seeds"] = seeds_lowest(raw, best, prd)
         else:
             row["best MiMo-AE at ≥ CR"], row["MiMo-AE lowest"], row["in seeds"] = "none this compact", "-", "-"
         rows.append(row)
@@ -368,11 +377,14 @@ def run(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None, Ta
         seed = trained.params.training.seed
         coded = latent_rows(trained.model, target, args.bits, sets["train"] if args.calibration == "train" else None)
         rows += [{**row, "seed": seed} for row in coded]
-        print(f"  MiMo-AE latent {trained.model.latent_dim} seed {seed} coded at {args.bits} bits", flush=True)
+        depth_ratios = args.ratios if args.depth_ratios is None else args.depth_ratios
+        rows += [{**row, "seed": seed} for row in depth_rows(trained.model, target, depth_ratios)]
+        print(f"  MiMo-AE latent {trained.model.latent_dim} seed {seed} coded at {args.bits} bits and with a depth "
+              f"per dimension at {depth_ratios}×", flush=True)
     sizes = args.pca if args.pca is not None else sorted({trained.model.latent_dim for trained in runs})
     rows += pca_rows(sets["train"], target, sizes, args.bits, args.calibration)
     budgets = ratio_budgets(target, args.ratios) + [row["budget"] for row in rows
-                                                     if row["method"] == "mimo-ae" and row["modality"] == "mean"]
+                                                     if row["method"] in LATENT_CODES and row["modality"] == "mean"]
     budgets = sorted(set(budgets))
     rows += transform_rows(target, budgets, coefficient_bits=args.coefficient_bits, wavelet=args.wavelet)
     print("  transform codecs at equal bits and at the ratios", flush=True)
@@ -409,7 +421,7 @@ def main(argv: list[str] | None = None) -> None:
         raw.to_csv(args.out.with_suffix(".csv"), index=False)
         args.out.with_suffix(".md").write_text(text)
         args.out.with_suffix(".json").write_text(json.dumps(vars(args), default=str, indent=1))
-        mimo = raw[raw["method"] == "mimo-ae"]
+        mimo = raw[raw["method"].isin(LATENT_CODES)]
         figure = plot_rate_distortion(over_seeds(raw), points=mimo if mimo["seed"].nunique() > 1 else None)
         save_figure(figure, args.out.parent, f"{args.out.name}_prdn")
         if fidelity is not None:

@@ -188,9 +188,14 @@ def _encode(args: argparse.Namespace) -> None:
 
         if args.out.suffix != ".npz":
             raise ValueError(f"--bits writes a code file: end --out in .npz, got {args.out}")
-        code = compress(run, windows, args.bits)
+        if not args.depth_per_dimension and args.bits != int(args.bits):
+            raise ValueError(f"--bits {args.bits:g} is not a whole number of bits; a mean over the latent numbers "
+                             "needs --depth-per-dimension")
+        code = compress(run, windows, args.bits if args.depth_per_dimension else int(args.bits),
+                        per_dimension=args.depth_per_dimension)
         code.save(args.out)
-        print(f"{len(code.code)} windows, {run.model.latent_dim} latent numbers of {args.bits} bits each: "
+        depth = f"{code.code.mean_bits:.2f} bits on average" if args.depth_per_dimension else f"{args.bits:g} bits each"
+        print(f"{len(code.code)} windows, {run.model.latent_dim} latent numbers of {depth}: "
               f"{code.code.n_bits / len(code.code):.1f} bits per window, {code.bits_per_second:.1f} bit/s -> {args.out}")
         return
     frame = run.encode(windows)
@@ -382,9 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     encode = commands.add_parser("encode", help="one latent vector per window -> parquet, or a code file with --bits")
     _add_run_input(encode)
     encode.add_argument("--out", type=Path, required=True, help="output .parquet (.npz with --bits)")
-    encode.add_argument("--bits", type=int, default=None,
+    encode.add_argument("--bits", type=float, default=None,
                         help="write a code file: each latent number on BITS bits (2-12 uniformly quantised, "
                              "16 float16, 32 float32) plus each window's mean and std per modality as float16")
+    encode.add_argument("--depth-per-dimension", action="store_true",
+                        help="with --bits B (2-12, fractional allowed): B x latent size bits per window, spread over "
+                             "the latent numbers (2-12 each) where the decoder's output is most sensitive")
     encode.set_defaults(handler=_encode)
 
     decode = commands.add_parser("decode", help="latent vectors or a code file (from `mimo encode`) -> windows in recording units")

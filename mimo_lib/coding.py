@@ -4,7 +4,10 @@
 as a :class:`~mimo_lib.evaluation.codecs.latent.LatentCode`: every latent number
 on ``bits`` bits (a uniform quantiser whose range per dimension is the coded
 latents' own minimum and maximum, stored once in the file; or float16/float32)
-plus each window's mean and standard deviation per modality as float16.
+plus each window's mean and standard deviation per modality as float16. With
+``per_dimension``, ``bits`` is a mean: each latent number gets its own depth
+(2 … 12 bits, stored in the file) where the run's decoder is most sensitive
+(:func:`~mimo_lib.evaluation.rate_distortion.latent_weights`).
 :func:`decompress` and :func:`reconstruct_code` decode it with the run's decoder.
 
 A code file (``.npz``, :class:`CodeFile`) holds the code, whose size is exact
@@ -25,7 +28,8 @@ import pandas as pd
 
 from mimo_lib.data.stitching import stitch, window_starts_to_samples
 from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
-from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UniformQuantizer
+from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UNIFORM_BITS, UniformQuantizer, allocate_depths
+from mimo_lib.evaluation.rate_distortion import latent_weights
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import Source, TrainedRun
 
@@ -59,8 +63,10 @@ class CodeFile:
                 "window_length": self.window_length, "rate": self.rate}
         quantizer = self.code.quantizer
         ranges = (quantizer.low, quantizer.high) if quantizer else (np.empty(0, np.float32),) * 2
-        np.savez(path, records=self.code.records, low=ranges[0], high=ranges[1], subjects=self.subjects.astype(str),
-                 starts=self.starts.astype(np.float64), meta=np.array(json.dumps(meta)))
+        depths = quantizer.depths.astype(np.uint8) if self.code.bits is None else np.empty(0, np.uint8)
+        np.savez(path, records=self.code.records, low=ranges[0], high=ranges[1], depths=depths,
+                 subjects=self.subjects.astype(str), starts=self.starts.astype(np.float64),
+                 meta=np.array(json.dumps(meta)))
         return path
 
     @classmethod
@@ -69,8 +75,9 @@ class CodeFile:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
-                bits = int(meta["bits"])
-                quantizer = None if bits in FLOAT_BITS else UniformQuantizer(data["low"], data["high"], bits)
+                bits = None if meta["bits"] is None else int(meta["bits"])
+                depths = data["depths"].astype(np.int64) if bits is None else bits
+                quantizer = None if bits in FLOAT_BITS else UniformQuantizer(data["low"], data["high"], depths)
                 code = LatentCode(data["records"], bits, int(meta["latent_dim"]), len(meta["modalities"]), quantizer)
                 return cls(code, data["subjects"], data["starts"], list(meta["modalities"]),
                            int(meta["window_length"]), float(meta["rate"]))
@@ -84,14 +91,21 @@ def is_code_file(path: str | Path) -> bool:
     return path.is_file() and path.suffix == ".npz"
 
 
-def compress(run: TrainedRun, source: Source, bits: int, batch_size: int = 256) -> CodeFile:
-    """The windows of ``source`` coded on ``bits`` bits per latent number (2 … 12, 16 or 32)."""
+def compress(run: TrainedRun, source: Source, bits: float, per_dimension: bool = False,
+             batch_size: int = 256) -> CodeFile:
+    """The windows of ``source`` coded on ``bits`` bits per latent number (2 … 12, 16 or 32), or with
+    ``per_dimension`` on ``bits`` × latent size bits per window spread over the numbers (2 … 12 each)."""
     frame = run.encode(source, batch_size=batch_size)
     scale = [[f"{key}_{m}" for m in run.modalities] for key in ("mean", "std")]
     if not set(scale[0]) <= set(frame.columns):
         raise ValueError("bare arrays carry no normalisation statistics; code recordings, a split or a WindowSet")
-    code = encode_latent(frame[run.latent_columns].to_numpy(), frame[scale[0]].to_numpy(), frame[scale[1]].to_numpy(),
-                         bits)
+    latent = frame[run.latent_columns].to_numpy(np.float32)
+    if per_dimension:
+        lowest, highest = UNIFORM_BITS.start, UNIFORM_BITS.stop - 1
+        if not lowest <= bits <= highest:
+            raise ValueError(f"a depth per dimension takes a mean of {lowest}-{highest} bits, got {bits:g}")
+        bits = allocate_depths(latent_weights(run.model, latent), round(bits * run.model.latent_dim))
+    code = encode_latent(latent, frame[scale[0]].to_numpy(), frame[scale[1]].to_numpy(), bits)
     return CodeFile(code, frame["subject"].to_numpy(str), frame["start"].to_numpy(float), run.modalities,
                     run.model.window_length, float(run.params.preprocessing.target_rate))
 

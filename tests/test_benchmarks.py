@@ -111,9 +111,11 @@ def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
         "--out", str(out),
     )
     raw = pd.read_csv(out.with_suffix(".csv"))
-    assert set(raw["method"]) == {"mimo-ae", "pca", "wavelet", "dct", "wavelet-alloc", "dct-alloc"}
+    assert set(raw["method"]) == {"mimo-ae", "mimo-ae-depths", "pca", "wavelet", "dct", "wavelet-alloc", "dct-alloc"}
     assert set(raw["modality"]) == {"ECG", "PPG", "RESP", "ABP", "mean"}
     assert set(raw.loc[raw["method"] == "mimo-ae", "seed"]) == {0, 1}
+    depths = raw[(raw["method"] == "mimo-ae-depths") & (raw["modality"] == "mean")]
+    assert set(depths["seed"]) == {0, 1} and (depths["cr"] >= 10).all()  # within the bits of 10×
     assert "resolution {'ECG': 12, 'PPG': 12, 'RESP': 12, 'ABP': 12} bits per sample" in stdout
     for section in ("## Every code", "## Equal bits", "## Fixed ratios", "## Latent depth"):
         assert section in stdout and section in out.with_suffix(".md").read_text()

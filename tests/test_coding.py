@@ -41,6 +41,29 @@ def test_encode_bits_8_then_decode(run_dir, tmp_path, capsys):
     assert 0 < error < 0.05
 
 
+def test_encode_with_a_depth_per_dimension_then_decode(run_dir, tmp_path, capsys):
+    code_file, decoded_file = tmp_path / "code.npz", tmp_path / "decoded.npz"
+    main(["encode", "--run", str(run_dir), "--split", "test", "--bits", "4.5", "--depth-per-dimension",
+          "--out", str(code_file)])
+    assert "16 latent numbers of 4.50 bits on average" in capsys.readouterr().out
+    main(["decode", "--run", str(run_dir), "--input", str(code_file), "--out", str(decoded_file)])
+    run = load_run(run_dir)
+    test = run.split("test")
+    code = CodeFile.load(code_file)
+    depths = code.code.quantizer.depths
+    # 72 latent bits + 4 modalities x (mean, std) x 16 bits = 200 bits = 25 bytes; the table holds every depth
+    assert depths.sum() == 72 and depths.min() >= 2 and len(set(depths)) > 1
+    assert code.code.records.shape == (len(test), 25) and code.code.n_bits == 8 * 25 * len(test) + 16 * 68
+    float_decode = run.decode(run.encode(test))
+    with np.load(decoded_file) as decoded:
+        windows = decoded["windows"]
+    error = np.linalg.norm(windows - float_decode) / np.linalg.norm(float_decode - float_decode.mean(-1, keepdims=True))
+    assert 0 < error < 0.2
+    with pytest.raises(SystemExit):
+        main(["encode", "--run", str(run_dir), "--split", "test", "--bits", "4.5", "--out", str(code_file)])
+    assert "--bits 4.5 is not a whole number of bits" in capsys.readouterr().err
+
+
 def test_float32_code_decodes_as_the_latents_do(run_dir):
     run = load_run(run_dir)
     test = run.split("test")

@@ -7,6 +7,8 @@ the recording's resolution, bits per second, QS, PRDN, SNR, r):
 - ``mimo-ae``: the model's latent on ``bits`` bits per number plus each
   window's mean and standard deviation per modality as float16
   (:func:`~mimo_lib.evaluation.codecs.latent.encode_latent`), decoded by the model;
+- ``mimo-ae-depths``: the same latent with a depth per dimension
+  (:func:`sensitivity_depths`) filling the bits of a compression ratio;
 - ``pca``: as many principal coordinates (:class:`~mimo_lib.evaluation.baselines.PCABaseline`
   fitted on the training windows), coded the same way;
 - ``wavelet`` and ``dct``: each modality on its own
@@ -36,11 +38,12 @@ import pandas as pd
 
 from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.baselines import PCABaseline
-from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
-from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UniformQuantizer
+from mimo_lib.evaluation.codecs.bits import record_bytes
+from mimo_lib.evaluation.codecs.latent import SIDE_BITS, LatentCode, encode_latent
+from mimo_lib.evaluation.codecs.quantize import DEPTH_BITS, FLOAT_BITS, UNIFORM_BITS, UniformQuantizer, allocate_depths
 from mimo_lib.evaluation.codecs.rate import score_code
 from mimo_lib.evaluation.codecs.transform import TransformCodec, decode_modalities, encode_modalities
-from mimo_lib.model.inference import as_windowset, decode_latent, latents, predict
+from mimo_lib.model.inference import as_windowset, decode_latent, decoder_sensitivity, latents, predict
 from mimo_lib.model.mimo_ae import MiMoAE
 
 Calibration = Literal["file", "train"]
@@ -106,6 +109,37 @@ def latent_rows(model: MiMoAE, target: Target, bits: Sequence[int], train: Windo
         reconstruction = _decoded(code, lambda latent: decode_latent(model, latent))
         rows += target.score(reconstruction, code.n_bits, method="mimo-ae", latent=model.latent_dim, bits=depth,
                              budget=code.n_bits / len(code))
+    return rows
+
+
+def latent_weights(model: MiMoAE, latent: np.ndarray) -> np.ndarray:
+    """Each latent dimension's share of the decoded error per quantiser level spacing: its range on ``latent``
+    (the coded latents, as the quantiser takes it) squared times the decoder's sensitivity to it
+    (:func:`~mimo_lib.model.inference.decoder_sensitivity`); for :func:`~mimo_lib.evaluation.codecs.quantize.allocate_depths`."""
+    return np.ptp(np.asarray(latent, np.float64), axis=0) ** 2 * decoder_sensitivity(model, latent)
+
+
+def depth_budget(window_bits: float, n_windows: int, latent_dim: int, n_modalities: int) -> int:
+    """Latent bits per window that keep a code with a depth per dimension within ``window_bits`` per window: what
+    is left after the quantiser's table (shared by ``n_windows``), the padding to whole bytes and each window's scale."""
+    table = (64 + DEPTH_BITS) * latent_dim / n_windows
+    return 8 * int((window_bits - table) // 8) - 2 * n_modalities * SIDE_BITS
+
+
+def depth_rows(model: MiMoAE, target: Target, ratios: Sequence[float]) -> list[dict]:
+    """``mimo-ae-depths`` rows: the model's latent with a depth per dimension filling each ratio's bits."""
+    latent = predict(model, target.windows)[1]
+    weights = latent_weights(model, latent)
+    rows = []
+    for budget in ratio_budgets(target, ratios):
+        total = depth_budget(budget, len(latent), model.latent_dim, len(target.windows.modalities))
+        if total < UNIFORM_BITS.start * model.latent_dim:
+            continue
+        depths = allocate_depths(weights, min(total, (UNIFORM_BITS.stop - 1) * model.latent_dim))
+        code = encode_latent(latent, *target.scale, depths)
+        reconstruction = _decoded(code, lambda latent: decode_latent(model, latent))
+        rows += target.score(reconstruction, code.n_bits, method="mimo-ae-depths", latent=model.latent_dim,
+                             bits=code.mean_bits, budget=budget)
     return rows
 
 

@@ -83,6 +83,29 @@ def decode_latent(model: MiMoAE, latent: np.ndarray, batch_size: int = 256) -> n
     return np.concatenate(parts) if parts else np.empty((0, len(model.modalities), model.window_length), np.float32)
 
 
+def decoder_sensitivity(model: MiMoAE, latent: np.ndarray, step: float = 0.05, windows: int = 64) -> np.ndarray:
+    """How much the decoded windows move per unit of each latent number ``(latent_dim,)``.
+
+    The mean squared change of the reconstruction (the model's scale, per sample)
+    per squared change of one latent number, by forward differences of ``step``
+    standard deviations of that number, averaged over ``windows`` of ``latent``
+    spread evenly through it.
+    """
+    latent = np.asarray(latent, dtype=np.float32)
+    if latent.ndim != 2 or latent.shape[1] != model.latent_dim or not len(latent):
+        raise ValueError(f"latent vectors must be (N >= 1, {model.latent_dim}), got shape {latent.shape}")
+    sample = latent[np.unique(np.linspace(0, len(latent) - 1, min(windows, len(latent))).astype(int))]
+    delta = step * latent.std(axis=0)
+    delta[delta == 0] = step
+    base = decode_latent(model, sample)
+    sensitivity = np.empty(model.latent_dim)
+    for dim in range(model.latent_dim):
+        moved = sample.copy()
+        moved[:, dim] += delta[dim]
+        sensitivity[dim] = np.mean((decode_latent(model, moved) - base) ** 2) / delta[dim] ** 2
+    return sensitivity
+
+
 def latents(
     model: MiMoAE, windowset: WindowSet, batch_size: int = 256, present: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:

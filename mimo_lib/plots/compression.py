@@ -9,10 +9,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
+_LATENT_CODES = ("mimo-ae", "mimo-ae-depths", "pca")  # one curve per latent size
 _LABELS = {"prd": "PRDN (%)", "snr_db": "SNR (dB)", "pearson": "Pearson r"}
-_STYLES = {"mimo-ae": ("o", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":"),
+_STYLES = {"mimo-ae": ("o", "-"), "mimo-ae-depths": ("D", "-"), "pca": ("s", "--"), "wavelet": ("^", ":"), "dct": ("v", ":"),
            "wavelet-alloc": ("^", "-."), "dct-alloc": ("v", "-.")}
-_NAMES = {"mimo-ae": "MiMo-AE", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT",
+_NAMES = {"mimo-ae": "MiMo-AE", "mimo-ae-depths": "MiMo-AE, depth per dim.", "pca": "PCA", "wavelet": "wavelet", "dct": "DCT",
           "wavelet-alloc": "wavelet, bits split", "dct-alloc": "DCT, bits split", "original": "original signal"}
 
 
@@ -21,7 +22,7 @@ def _curves(table: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
     curves = []
     for method in dict.fromkeys(table["method"]):
         rows = table[table["method"] == method]
-        if method in ("mimo-ae", "pca") and "latent" in rows:
+        if method in _LATENT_CODES and "latent" in rows:
             for size in sorted(rows["latent"].dropna().unique()):
                 curves.append((method, f"{_NAMES[method]} {int(size)}", rows[rows["latent"] == size]))
         else:
@@ -59,7 +60,7 @@ def plot_rate_distortion(table: pd.DataFrame, metric: str = "prd", points: pd.Da
             ratio = per_code["cr_total"].to_numpy(dtype=float)
             ax.plot(ratio, per_code[metric], marker=marker, linestyle=line, color=f"C{number}", markersize=4,
                     label=label)
-            if points is not None and method in ("mimo-ae", "pca"):
+            if points is not None and method in _LATENT_CODES:
                 dots = points[(points["method"] == method) & (points["latent"] == rows["latent"].iloc[0])
                               & (points["modality"] == modality)]
                 ax.plot(dots["cr_total"], dots[metric], ".", color=f"C{number}", alpha=0.5, markersize=3)
