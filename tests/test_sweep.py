@@ -148,9 +148,9 @@ def test_run_state_tells_new_finished_failed_and_changed_runs(tmp_path):
 
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory):
-    """The 2 × 2 grid trained for one epoch: on a Dask LocalCluster of two worker processes, with a broken
-    strategy beside it (it resumes from a checkpoint that does not exist); then on the local executor; then
-    there again with an invalid fusion value added."""
+    """One point of the grid and a broken strategy beside it (it resumes from a checkpoint that does not exist)
+    trained for one epoch on a Dask LocalCluster of two worker processes; the 2 × 2 grid on the local executor;
+    then there again with an invalid fusion value added."""
     root = tmp_path_factory.mktemp("sweep")
     broken = root / "broken.yaml"
     broken.write_text(yaml.safe_dump({"model": {"fusion": "concat"}, "training": {"resume": str(root / "lost.pt")}}))
@@ -158,8 +158,8 @@ def sweeps(tmp_path_factory):
                  "paths.processed": str(root / "processed"), "training.epochs": 1}
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, resources={RUN_RESOURCE: 1},
                       dashboard_address=None) as cluster:
-        on_dask = run_sweep(SMOKE, [f"{GRID[0]},{broken}", GRID[1]], overrides, name="dask", executor="dask",
-                            scheduler=cluster.scheduler_address)
+        on_dask = run_sweep(SMOKE, [f"model.fusion=concat,{broken}", "training.seed=0"], overrides, name="dask",
+                            executor="dask", scheduler=cluster.scheduler_address)
     # jobs=1: with jobs=2 the spawned pool workers hung twice in about eight full-suite runs, after their
     # notebooks were written, each holding an idle kernel (an open problem of the local parallel path)
     local = run_sweep(SMOKE, GRID, overrides, name="local", jobs=1)
@@ -171,22 +171,21 @@ def sweeps(tmp_path_factory):
 @pytest.mark.slow
 def test_dask_and_local_runs_give_identical_metrics(sweeps):
     root, on_dask, local, _, _ = sweeps
-    for point in POINTS:
-        assert on_dask.runs[point] == root / "runs" / "dask" / point
-        windows = [pd.read_csv(summary.runs[point] / comparison.per_window_file("test")) for summary in (on_dask, local)]
-        pd.testing.assert_frame_equal(*windows)
+    point = POINTS[0]
+    assert on_dask.runs[point] == root / "runs" / "dask" / point
+    windows = [pd.read_csv(summary.runs[point] / comparison.per_window_file("test")) for summary in (on_dask, local)]
+    pd.testing.assert_frame_equal(*windows)
 
 
 @pytest.mark.slow
 def test_failing_run_on_dask_is_reported_with_its_notebook_and_cell(sweeps):
     root, on_dask, _, _, _ = sweeps
-    for seed, failure in enumerate(on_dask.failures):
-        notebook = root / "runs" / "dask" / f"fusion=broken,seed={seed}" / "03_training.ipynb"
-        assert failure.startswith(f"fusion=broken,seed={seed}: {notebook} failed in cell [")
-        assert "lost.pt" in failure
-        assert notebook.is_file()  # the executed copy shows the error under the failing cell
-    assert len(on_dask.failures) == 2
-    assert list(on_dask.table.index.unique("strategy")) == ["fusion=concat", "fusion=gated", "pca-32"]
+    notebook = root / "runs" / "dask" / "fusion=broken,seed=0" / "03_training.ipynb"
+    [failure] = on_dask.failures
+    assert failure.startswith(f"fusion=broken,seed=0: {notebook} failed in cell [")
+    assert "lost.pt" in failure
+    assert notebook.is_file()  # the executed copy shows the error under the failing cell
+    assert list(on_dask.table.index.unique("strategy")) == ["fusion=concat", "pca-32"]
 
 
 @pytest.mark.slow
