@@ -229,6 +229,8 @@ if interactive:
 # The latent as a real code: each number on 4 to 32 bits plus each window's mean
 # and standard deviation per modality (float16), its size counted in bytes against
 # the recording's own resolution (`data.bits_per_sample`, or the WFDB headers).
+# At each fixed ratio the latent is also coded with a depth per dimension, more
+# bits where the decoder's output is most sensitive (`mimo encode --depth-per-dimension`).
 # PCA of the same size is coded the same way; wavelet and DCT codecs code each
 # modality within the same bits per window and at fixed ratios, on the same
 # windows. Lower and further right is better; the table is written into the run

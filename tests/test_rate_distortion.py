@@ -44,3 +44,23 @@ def test_split_budget_is_no_worse_than_an_even_split(target):
     assert split[-1]["method"] == "dct-alloc" and split[-1]["bits_per_window"] <= budgets[0]
     assert split[-1]["prd"] <= even["prd"] + 1e-9
     assert [row["bits"] for row in split[:-1]] == [5, 5]
+
+
+def test_a_depth_per_dimension_fills_each_ratio_without_passing_it(tmp_path):
+    from helpers import smoke_run
+
+    from mimo_lib.evaluation.rate_distortion import depth_rows
+    from mimo_lib.run import load_run
+
+    run = load_run(smoke_run(tmp_path))
+    test = run.split("test")
+    target = Target(test, [12] * len(test.modalities))
+    # 4,800 bits per window uncoded; 128 go to the scale, about 47 to the table: 9, 4 and 1 bits per latent number
+    ratios = [15, 20, 25]  # the last is too few for 2 bits each: not coded
+    rows = pd.DataFrame(depth_rows(run.model, target, ratios))
+    means = rows[rows["modality"] == "mean"]
+    assert list(means["budget"]) == ratio_budgets(target, ratios[:2])
+    # whole bytes per window and the table of 16 x (two float32 ranges + a 4-bit depth) shared by the windows
+    assert np.all(means["bits_per_window"] <= means["budget"])
+    assert np.all(means["bits_per_window"] > means["budget"] - 8)
+    assert list(means["bits"]) == [9, 4]

@@ -192,7 +192,8 @@ def rate_distortion(
     ratios: Sequence[float] = (10, 20, 40), calibration: Calibration = "file",
     coefficient_bits: Sequence[int] = COEFFICIENT_BITS, wavelet: str = "bior4.4",
 ) -> pd.DataFrame:
-    """One model's coded latent, PCA of its latent size at the same depths, and the transform codecs.
+    """One model's coded latent (at each of ``bits``, and with a depth per dimension at each of ``ratios``), PCA
+    of its latent size at the same depths, and the transform codecs.
 
     The transform codecs are scored at each of ``ratios`` and at the bits per
     window of every ``mimo-ae`` code (equal bits). One row per codec setting and
@@ -201,6 +202,7 @@ def rate_distortion(
     if calibration not in CALIBRATIONS:
         raise ValueError(f"calibration must be one of {CALIBRATIONS}, got {calibration!r}")
     rows = latent_rows(model, target, bits, train if calibration == "train" else None)
+    rows += depth_rows(model, target, ratios)
     rows += pca_rows(train, target, [model.latent_dim], bits, calibration)
     budgets = ratio_budgets(target, ratios) + [row["budget"] for row in rows if row["method"] == "mimo-ae"
                                                and row["modality"] == "mean"]
