@@ -22,8 +22,8 @@ the figure draws the seed means as curves and each seed as a point.
 
 ``--fidelity`` also scores what a physiologist uses the signals for after coding:
 the test recordings are cut into back-to-back windows (every sample coded once),
-put through each MiMo-AE and PCA code of ``--fidelity-bits`` and each transform
-codec at ``--ratios``, stitched, and scored by :mod:`mimo_lib.evaluation.fidelity`
+put through each MiMo-AE and PCA code of ``--fidelity-bits``, each depth-per-dimension
+code (its bits per window) and each transform codec at ``--ratios``, stitched, and scored by :mod:`mimo_lib.evaluation.fidelity`
 (R-peaks, heart rate, pulses, breathing rate against the annotations, pulse
 arrival time) beside the original signal's own floor; ``<out>_fidelity.csv`` and
 ``<out>_fidelity.png``.
@@ -63,10 +63,11 @@ from mimo_lib.evaluation.rate_distortion import (
     TRANSFORMS,
     Coder,
     Target,
+    depth_coder,
+    depth_rows,
     latent_coder,
     latent_rows,
     pca_coder,
-    depth_rows,
     pca_rows,
     ratio_budgets,
     transform_coder,
@@ -279,6 +280,13 @@ def fidelity_coders(runs: list[TrainedRun], train: WindowSet, raw: pd.DataFrame,
             coders[f"mimo-ae {latent} × {bits} bit, seed {seed}"] = (latent_coder(trained.model, bits), {
                 "method": "mimo-ae", "setting": f"{latent} × {bits} bit", "latent": latent, "bits": bits, "seed": seed,
                 "cr_total": code["cr"].iloc[0]})
+        depth_codes = means[(means["method"] == "mimo-ae-depths") & (means["latent"] == latent)
+                            & (means["seed"] == seed)]
+        for _, code in depth_codes.iterrows():
+            total = round(code["bits"] * latent)
+            coders[f"mimo-ae {latent} × {code['bits']:.2f} bit per dim., seed {seed}"] = (depth_coder(trained.model, total), {
+                "method": "mimo-ae-depths", "setting": code["setting"], "latent": latent, "bits": code["bits"],
+                "seed": seed, "cr_total": code["cr"]})
     for size in sorted(means.loc[means["method"] == "pca", "latent"].unique()):
         pca = PCABaseline(int(size)).fit(train.windows)
         for bits in args.fidelity_bits:
@@ -334,7 +342,7 @@ def fidelity_figure(rows: pd.DataFrame) -> Figure:
     shown = shown_measures(rows).drop(columns="modality").rename(columns={"label": "modality"})
     means = (shown.groupby(["method", "setting", "modality"], sort=False)[["latent", "bits", "cr_total", "value"]]
              .mean().reset_index())
-    mimo = shown[shown["method"] == "mimo-ae"]
+    mimo = shown[shown["method"].isin(LATENT_CODES)]
     return plot_rate_distortion(means, metric="value", points=mimo if mimo["seed"].nunique() > 1 else None,
                                 columns=4, ylabel="", floor=ORIGINAL_METHOD)
 

@@ -126,6 +126,7 @@ def test_compression_benchmark_on_a_smoke_run(tmp_path: Path) -> None:
     # physiology after coding: the original's floor, both seeds' 8-bit code, PCA and each transform codec at 10×
     fidelity = pd.read_csv(tmp_path / "compression_fidelity.csv")
     assert set(fidelity["code"]) == {"original", "mimo-ae 16 × 8 bit, seed 0", "mimo-ae 16 × 8 bit, seed 1",
+                                     "mimo-ae 16 × 12.00 bit per dim., seed 0", "mimo-ae 16 × 12.00 bit per dim., seed 1",
                                      "pca 16 × 8 bit", "wavelet at 10×", "dct at 10×", "wavelet-alloc at 10×",
                                      "dct-alloc at 10×"}
     floor = fidelity[(fidelity["code"] == "original") & (fidelity["measure"] == "r_peak_f1_50ms")]["value"]

@@ -38,7 +38,6 @@ import pandas as pd
 
 from mimo_lib.data.types import WindowSet
 from mimo_lib.evaluation.baselines import PCABaseline
-from mimo_lib.evaluation.codecs.bits import record_bytes
 from mimo_lib.evaluation.codecs.latent import SIDE_BITS, LatentCode, encode_latent
 from mimo_lib.evaluation.codecs.quantize import DEPTH_BITS, FLOAT_BITS, UNIFORM_BITS, UniformQuantizer, allocate_depths
 from mimo_lib.evaluation.codecs.rate import score_code
@@ -222,6 +221,17 @@ def latent_coder(model: MiMoAE, bits: int) -> Coder:
     def code(windows: np.ndarray) -> np.ndarray:
         latent = latents(model, as_windowset(windows, list(model.modalities)))[0]
         return decode_latent(model, _through_code(latent, bits))
+    return code
+
+
+def depth_coder(model: MiMoAE, total_bits: int) -> Coder:
+    """Normalised windows through the model's latent with a depth per dimension spending ``total_bits`` per window
+    (weights and ranges from the coded windows' own latents, as ``mimo encode --depth-per-dimension`` codes a file)."""
+    def code(windows: np.ndarray) -> np.ndarray:
+        latent = latents(model, as_windowset(windows, list(model.modalities)))[0]
+        depths = allocate_depths(latent_weights(model, latent), total_bits)
+        unit_scale = np.zeros((len(latent), 1)), np.ones((len(latent), 1))
+        return decode_latent(model, encode_latent(latent, *unit_scale, depths).decode()[0])
     return code
 
 

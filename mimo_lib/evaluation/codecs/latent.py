@@ -70,7 +70,7 @@ class LatentCode:
 
     @property
     def table_bits(self) -> int:
-        """Bits stored once per code: the quantiser's ranges (none for float formats)."""
+        """Bits stored once per code: the quantiser's table (none for float formats)."""
         return 0 if self.quantizer is None else self.quantizer.table_bits
 
     @property
