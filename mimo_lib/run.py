@@ -16,6 +16,7 @@ reconstruction in the recording's units (``reconstruction * std + mean``).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -301,16 +302,22 @@ class TrainedRun:
         modality; its windows (one every ``adaptation.stride_seconds``, quality
         controlled as in training) fine-tune the fusion and decoders to reconstruct
         ``missing`` with them masked (:func:`mimo_lib.training.adaptation.adapt_imputer`).
+        Windows dropped by quality control are counted in a warning naming the subject.
         """
         pre = self.params.preprocessing
         stretch = calibration_stretch(recording, seconds, list(missing), pre.window_seconds, pre.flat_std)
         params = self.params.model_copy(deep=True)
         params.preprocessing.stride_seconds = adaptation.stride_seconds
         prepared = prepare_recording(stretch, params)
+        reasons = {reason: count for reason, count in prepared.dropped.items() if count}
         if not len(prepared.windows):
-            reasons = {reason: count for reason, count in prepared.dropped.items() if count}
             raise ValueError(f"subject {recording.subject}: no {pre.window_seconds:g} s window of the calibration "
                              f"stretch [0, {seconds:g}) s passes quality control (dropped per reason: {reasons})")
+        if reasons:
+            warnings.warn(f"subject {recording.subject}: {len(prepared.windows)} of "
+                          f"{len(prepared.windows) + sum(reasons.values())} windows of the calibration stretch "
+                          f"[0, {seconds:g}) s pass quality control (dropped per reason: {reasons}); the calibration "
+                          f"adapts to those alone", stacklevel=2)
         windows, _ = self._normalize(prepared.windows, np.full(len(prepared.windows), recording.subject))
         model = adapt_imputer(self.model, windows, list(missing), self.params.loss, adaptation)
         return replace(self, model=model)

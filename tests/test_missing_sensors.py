@@ -144,6 +144,12 @@ def test_a_stretch_where_no_window_passes_quality_control_is_refused(imputer):
     with pytest.raises(ValueError, match=r"subject T5: no 4 s window of the calibration stretch \[0, 32\) s passes "
                                          r"quality control \(dropped per reason: \{'clipped': \d+\}\)"):
         imputer.calibrated(source, ["RESP"], CALIBRATE)
+    kept = source.signals["RESP"].copy()
+    kept[round(12 * RATE):] = recording(5).signals["RESP"][round(12 * RATE):]  # saturated for the first 12 s only
+    source.signals["RESP"] = kept
+    with pytest.warns(UserWarning, match=r"subject T5: \d+ of \d+ windows of the calibration stretch \[0, 32\) s pass "
+                                         r"quality control \(dropped per reason: \{'clipped': \d+\}\)"):
+        imputer.calibrated(source, ["RESP"], CALIBRATE)
     with pytest.raises(TypeError, match="calibration needs whole recordings"):
         imputer.impute(imputer.windows(source), ["RESP"], calibrate_seconds=CALIBRATE)
 
