@@ -41,8 +41,8 @@ class LatentCode:
             if (self.bits in FLOAT_BITS) != (self.quantizer is None):
                 raise ValueError(f"a {self.bits}-bit latent code "
                                  f"{'takes no' if self.bits in FLOAT_BITS else 'needs a'} quantiser")
-        if self.quantizer is not None and self.quantizer.per_dimension != (self.bits is None):
-            raise ValueError(f"a {self.bits}-bit latent code cannot use a quantiser of {self.quantizer.bits} bits")
+            if self.quantizer is not None and self.quantizer.per_dimension:
+                raise ValueError(f"a {self.bits}-bit latent code cannot use a quantiser with a depth per dimension")
         if self.records.ndim != 2 or self.records.shape[1] != record_bytes(self.payload_bits):
             raise ValueError(f"records must be (N, {record_bytes(self.payload_bits)}) bytes for {self.latent_dim} "
                              f"numbers of {self.mean_bits:g} bits on average and {self.n_modalities} modalities; "
