@@ -182,19 +182,31 @@ def _run_windows(args: argparse.Namespace) -> tuple[TrainedRun, WindowSet]:
 
 
 def _encode(args: argparse.Namespace) -> None:
+    if args.bits is not None and args.ratio is not None:
+        raise ValueError("give --bits or --ratio, not both (--ratio chooses the bits)")
+    if args.depth_per_dimension and args.bits is None:
+        raise ValueError("--depth-per-dimension spreads the bits of --bits B; --ratio always does")
     run, windows = _run_windows(args)
-    if args.bits is not None:
-        from mimo_lib.coding import compress
+    if args.bits is not None or args.ratio is not None:
+        from mimo_lib.coding import compress, compress_to_ratio
+        from mimo_lib.data.sources import sample_bits
 
+        option = "--bits" if args.bits is not None else "--ratio"
         if args.out.suffix != ".npz":
-            raise ValueError(f"--bits writes a code file: end --out in .npz, got {args.out}")
-        if not args.depth_per_dimension and args.bits != int(args.bits):
-            raise ValueError(f"--bits {args.bits:g} is not a whole number of bits; a mean over the latent numbers "
-                             "needs --depth-per-dimension")
-        code = compress(run, windows, args.bits if args.depth_per_dimension else int(args.bits),
-                        per_dimension=args.depth_per_dimension)
+            raise ValueError(f"{option} writes a code file: end --out in .npz, got {args.out}")
+        if args.ratio is not None:
+            resolution = sample_bits(run.params)
+            code = compress_to_ratio(run, windows, args.ratio, [resolution[m] for m in run.modalities])
+            uncoded = len(code.code) * run.model.window_length * sum(resolution.values())
+            depth = f"{code.code.mean_bits:.2f} bits on average, {uncoded / code.code.n_bits:.2f}x against {resolution}"
+        else:
+            if not args.depth_per_dimension and args.bits != int(args.bits):
+                raise ValueError(f"--bits {args.bits:g} is not a whole number of bits; a mean over the latent numbers "
+                                 "needs --depth-per-dimension")
+            code = compress(run, windows, args.bits if args.depth_per_dimension else int(args.bits),
+                            per_dimension=args.depth_per_dimension)
+            depth = f"{code.code.mean_bits:.2f} bits on average" if args.depth_per_dimension else f"{args.bits:g} bits each"
         code.save(args.out)
-        depth = f"{code.code.mean_bits:.2f} bits on average" if args.depth_per_dimension else f"{args.bits:g} bits each"
         print(f"{len(code.code)} windows, {run.model.latent_dim} latent numbers of {depth}: "
               f"{code.code.n_bits / len(code.code):.1f} bits per window, {code.bits_per_second:.1f} bit/s -> {args.out}")
         return
@@ -390,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--bits", type=float, default=None,
                         help="write a code file: each latent number on BITS bits (2-12 uniformly quantised, "
                              "16 float16, 32 float32) plus each window's mean and std per modality as float16")
+    encode.add_argument("--ratio", type=float, default=None,
+                        help="write a code file within this compression ratio against the run's recordings' "
+                             "resolution (data.bits_per_sample or the WFDB headers), a depth per latent number")
     encode.add_argument("--depth-per-dimension", action="store_true",
                         help="with --bits B (2-12, fractional allowed): B x latent size bits per window, spread over "
                              "the latent numbers (2-12 each) where the decoder's output is most sensitive")

@@ -20,6 +20,7 @@ the decoder checks the run against (modalities, latent size, window length, rate
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import pandas as pd
 from mimo_lib.data.stitching import stitch, window_starts_to_samples
 from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
 from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UNIFORM_BITS, UniformQuantizer, allocate_depths
-from mimo_lib.evaluation.rate_distortion import latent_weights
+from mimo_lib.evaluation.rate_distortion import depth_budget, latent_weights
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import Source, TrainedRun
 
@@ -91,23 +92,57 @@ def is_code_file(path: str | Path) -> bool:
     return path.is_file() and path.suffix == ".npz"
 
 
+def _coded_frame(run: TrainedRun, source: Source, batch_size: int) -> pd.DataFrame:
+    """:meth:`~mimo_lib.run.TrainedRun.encode` of ``source``, which must carry each window's scale."""
+    frame = run.encode(source, batch_size=batch_size)
+    if not {f"mean_{m}" for m in run.modalities} <= set(frame.columns):
+        raise ValueError("bare arrays carry no normalisation statistics; code recordings, a split or a WindowSet")
+    return frame
+
+
+def _code_file(run: TrainedRun, frame: pd.DataFrame, bits: int | np.ndarray) -> CodeFile:
+    """The latents and scale of an :meth:`~mimo_lib.run.TrainedRun.encode` frame coded on ``bits``."""
+    scale = [frame[[f"{key}_{m}" for m in run.modalities]].to_numpy() for key in ("mean", "std")]
+    code = encode_latent(frame[run.latent_columns].to_numpy(np.float32), *scale, bits)
+    return CodeFile(code, frame["subject"].to_numpy(str), frame["start"].to_numpy(float), run.modalities,
+                    run.model.window_length, float(run.params.preprocessing.target_rate))
+
+
+def _depths(run: TrainedRun, frame: pd.DataFrame, total_bits: int) -> np.ndarray:
+    """A depth per latent number spending ``total_bits`` per window where the run's decoder needs them."""
+    return allocate_depths(latent_weights(run.model, frame[run.latent_columns].to_numpy(np.float32)), total_bits)
+
+
 def compress(run: TrainedRun, source: Source, bits: float, per_dimension: bool = False,
              batch_size: int = 256) -> CodeFile:
     """The windows of ``source`` coded on ``bits`` bits per latent number (2 … 12, 16 or 32), or with
     ``per_dimension`` on ``bits`` × latent size bits per window spread over the numbers (2 … 12 each)."""
-    frame = run.encode(source, batch_size=batch_size)
-    scale = [[f"{key}_{m}" for m in run.modalities] for key in ("mean", "std")]
-    if not set(scale[0]) <= set(frame.columns):
-        raise ValueError("bare arrays carry no normalisation statistics; code recordings, a split or a WindowSet")
-    latent = frame[run.latent_columns].to_numpy(np.float32)
+    frame = _coded_frame(run, source, batch_size)
     if per_dimension:
         lowest, highest = UNIFORM_BITS.start, UNIFORM_BITS.stop - 1
         if not lowest <= bits <= highest:
             raise ValueError(f"a depth per dimension takes a mean of {lowest}-{highest} bits, got {bits:g}")
-        bits = allocate_depths(latent_weights(run.model, latent), round(bits * run.model.latent_dim))
-    code = encode_latent(latent, frame[scale[0]].to_numpy(), frame[scale[1]].to_numpy(), bits)
-    return CodeFile(code, frame["subject"].to_numpy(str), frame["start"].to_numpy(float), run.modalities,
-                    run.model.window_length, float(run.params.preprocessing.target_rate))
+        bits = _depths(run, frame, round(bits * run.model.latent_dim))
+    return _code_file(run, frame, bits)
+
+
+def compress_to_ratio(run: TrainedRun, source: Source, ratio: float, sample_bits: Sequence[int],
+                      batch_size: int = 256) -> CodeFile:
+    """The windows of ``source`` coded with a depth per latent number, as many bits as keep the code within
+    ``ratio`` against ``sample_bits`` per recorded sample of each modality (the scale, the quantiser's table
+    and the padding to whole bytes counted)."""
+    frame = _coded_frame(run, source, batch_size)
+    dim, modalities = run.model.latent_dim, len(run.modalities)
+    if len(sample_bits) != modalities:
+        raise ValueError(f"{len(sample_bits)} sample resolutions for the run's modalities {run.modalities}")
+    window_bits = run.model.window_length * sum(sample_bits) / ratio
+    total = depth_budget(window_bits, len(frame), dim, modalities)
+    lowest, highest = UNIFORM_BITS.start * dim, (UNIFORM_BITS.stop - 1) * dim
+    if total < lowest:
+        most = run.model.window_length * sum(sample_bits) / (window_bits - total + lowest)
+        raise ValueError(f"at {ratio:g}× a window's {window_bits:.0f} bits leave {total} for {dim} latent numbers; "
+                         f"{UNIFORM_BITS.start} bits each need {lowest}: this run codes at most about {most:.1f}×")
+    return _code_file(run, frame, _depths(run, frame, min(total, highest)))
 
 
 def code_frame(run: TrainedRun, code: CodeFile) -> pd.DataFrame:

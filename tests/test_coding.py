@@ -64,6 +64,18 @@ def test_encode_with_a_depth_per_dimension_then_decode(run_dir, tmp_path, capsys
     assert "--bits 4.5 is not a whole number of bits" in capsys.readouterr().err
 
 
+def test_encode_within_a_compression_ratio(run_dir, tmp_path, capsys):
+    code_file = tmp_path / "code.npz"
+    main(["encode", "--run", str(run_dir), "--split", "test", "--ratio", "15", "--out", str(code_file)])
+    assert "x against {'ECG': 12, 'PPG': 12, 'RESP': 12, 'ABP': 12}" in capsys.readouterr().out
+    code = CodeFile.load(code_file).code
+    uncoded = len(code) * 100 * 4 * 12  # windows x 100 samples x 4 modalities x 12 bits (smoke CSV)
+    assert uncoded / code.n_bits >= 15 > uncoded / (code.n_bits + 8 * len(code))  # one more byte per window passes it
+    with pytest.raises(SystemExit):
+        main(["encode", "--run", str(run_dir), "--split", "test", "--ratio", "40", "--out", str(code_file)])
+    assert "2 bits each need 32: this run codes at most about 23.1×" in capsys.readouterr().err
+
+
 def test_float32_code_decodes_as_the_latents_do(run_dir):
     run = load_run(run_dir)
     test = run.split("test")
