@@ -11,7 +11,6 @@ from scipy.signal import resample_poly
 from mimo_lib.data import beats
 from mimo_lib.data.annotations import read_bidmc_breaths
 from mimo_lib.data.beats import detect_breaths, detect_pulse_peaks, detect_r_peaks, pulse_arrival_times
-from mimo_lib.evaluation import fidelity
 from mimo_lib.evaluation.fidelity import (
     dominant_rates,
     match_events,
