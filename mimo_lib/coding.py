@@ -30,7 +30,7 @@ import pandas as pd
 from mimo_lib.data.stitching import stitch, window_starts_to_samples
 from mimo_lib.evaluation.codecs.latent import LatentCode, encode_latent
 from mimo_lib.evaluation.codecs.quantize import FLOAT_BITS, UNIFORM_BITS, UniformQuantizer, allocate_depths
-from mimo_lib.evaluation.rate_distortion import depth_budget, latent_weights
+from mimo_lib.evaluation.rate_distortion import depth_budget, latent_weights, ratio_depths
 from mimo_lib.reconstruction import RecordingReconstruction
 from mimo_lib.run import Source, TrainedRun
 
@@ -108,11 +108,6 @@ def _code_file(run: TrainedRun, frame: pd.DataFrame, bits: int | np.ndarray) -> 
                     run.model.window_length, float(run.params.preprocessing.target_rate))
 
 
-def _depths(run: TrainedRun, frame: pd.DataFrame, total_bits: int) -> np.ndarray:
-    """A depth per latent number spending ``total_bits`` per window where the run's decoder needs them."""
-    return allocate_depths(latent_weights(run.model, frame[run.latent_columns].to_numpy(np.float32)), total_bits)
-
-
 def compress(run: TrainedRun, source: Source, bits: float, per_dimension: bool = False,
              batch_size: int = 256) -> CodeFile:
     """The windows of ``source`` coded on ``bits`` bits per latent number (2 … 12, 16 or 32), or with
@@ -122,7 +117,8 @@ def compress(run: TrainedRun, source: Source, bits: float, per_dimension: bool =
         lowest, highest = UNIFORM_BITS.start, UNIFORM_BITS.stop - 1
         if not lowest <= bits <= highest:
             raise ValueError(f"a depth per dimension takes a mean of {lowest}-{highest} bits, got {bits:g}")
-        bits = _depths(run, frame, round(bits * run.model.latent_dim))
+        latent = frame[run.latent_columns].to_numpy(np.float32)
+        bits = allocate_depths(latent_weights(run.model, latent), round(bits * run.model.latent_dim))
     return _code_file(run, frame, bits)
 
 
@@ -136,13 +132,14 @@ def compress_to_ratio(run: TrainedRun, source: Source, ratio: float, sample_bits
     if len(sample_bits) != modalities:
         raise ValueError(f"{len(sample_bits)} sample resolutions for the run's modalities {run.modalities}")
     window_bits = run.model.window_length * sum(sample_bits) / ratio
-    total = depth_budget(window_bits, len(frame), dim, modalities)
-    lowest, highest = UNIFORM_BITS.start * dim, (UNIFORM_BITS.stop - 1) * dim
-    if total < lowest:
+    weights = latent_weights(run.model, frame[run.latent_columns].to_numpy(np.float32))
+    depths = ratio_depths(weights, window_bits, len(frame), modalities)
+    if depths is None:
+        total, lowest = depth_budget(window_bits, len(frame), dim, modalities), UNIFORM_BITS.start * dim
         most = run.model.window_length * sum(sample_bits) / (window_bits - total + lowest)
         raise ValueError(f"at {ratio:g}× a window's {window_bits:.0f} bits leave {total} for {dim} latent numbers; "
                          f"{UNIFORM_BITS.start} bits each need {lowest}: this run codes at most about {most:.1f}×")
-    return _code_file(run, frame, _depths(run, frame, min(total, highest)))
+    return _code_file(run, frame, depths)
 
 
 def code_frame(run: TrainedRun, code: CodeFile) -> pd.DataFrame:

@@ -8,7 +8,7 @@ the recording's resolution, bits per second, QS, PRDN, SNR, r):
   window's mean and standard deviation per modality as float16
   (:func:`~mimo_lib.evaluation.codecs.latent.encode_latent`), decoded by the model;
 - ``mimo-ae-depths``: the same latent with a depth per dimension
-  (:func:`sensitivity_depths`) filling the bits of a compression ratio;
+  (:func:`ratio_depths`) filling the bits of a compression ratio;
 - ``pca``: as many principal coordinates (:class:`~mimo_lib.evaluation.baselines.PCABaseline`
   fitted on the training windows), coded the same way;
 - ``wavelet`` and ``dct``: each modality on its own
@@ -125,16 +125,26 @@ def depth_budget(window_bits: float, n_windows: int, latent_dim: int, n_modaliti
     return 8 * int((window_bits - table) // 8) - 2 * n_modalities * SIDE_BITS
 
 
+def ratio_depths(weights: np.ndarray, window_bits: float, n_windows: int, n_modalities: int) -> np.ndarray | None:
+    """A depth per latent dimension (one weight each, :func:`latent_weights`) with as many bits as keep a code of
+    ``n_windows`` within ``window_bits`` per window (:func:`depth_budget`), at most 12 each; ``None`` when fewer
+    than 2 bits each are left."""
+    dim = len(weights)
+    total = depth_budget(window_bits, n_windows, dim, n_modalities)
+    if total < UNIFORM_BITS.start * dim:
+        return None
+    return allocate_depths(weights, min(total, (UNIFORM_BITS.stop - 1) * dim))
+
+
 def depth_rows(model: MiMoAE, target: Target, ratios: Sequence[float]) -> list[dict]:
     """``mimo-ae-depths`` rows: the model's latent with a depth per dimension filling each ratio's bits."""
     latent = predict(model, target.windows)[1]
     weights = latent_weights(model, latent)
     rows = []
     for budget in ratio_budgets(target, ratios):
-        total = depth_budget(budget, len(latent), model.latent_dim, len(target.windows.modalities))
-        if total < UNIFORM_BITS.start * model.latent_dim:
+        depths = ratio_depths(weights, budget, len(latent), len(target.windows.modalities))
+        if depths is None:
             continue
-        depths = allocate_depths(weights, min(total, (UNIFORM_BITS.stop - 1) * model.latent_dim))
         code = encode_latent(latent, *target.scale, depths)
         reconstruction = _decoded(code, lambda latent: decode_latent(model, latent))
         rows += target.score(reconstruction, code.n_bits, method="mimo-ae-depths", latent=model.latent_dim,
