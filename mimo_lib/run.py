@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mimo_lib.calibration.stretch import calibration_stretch
+from mimo_lib.calibration.stretch import AT_MAX, AT_MIN, EXACT, UNUSABLE, calibration_stretch, target_sample_kinds
 from mimo_lib.config import CorruptionConfig, DataConfig, Params
 from mimo_lib.data.normalization import normalize
 from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
@@ -299,28 +299,55 @@ class TrainedRun:
 
         The first ``seconds`` of ``recording`` (the calibration stretch,
         :func:`mimo_lib.calibration.stretch.calibration_stretch`) must hold every
-        modality; its windows (one every ``adaptation.stride_seconds``, quality
-        controlled as in training) fine-tune the fusion and decoders to reconstruct
-        ``missing`` with them masked (:func:`mimo_lib.training.adaptation.adapt_imputer`).
-        Windows dropped by quality control are counted in a warning naming the subject.
+        modality; its windows (one every ``adaptation.stride_seconds``, the present
+        modalities quality controlled as in training) fine-tune the fusion and
+        decoders to reconstruct ``missing`` with them masked
+        (:func:`mimo_lib.training.adaptation.adapt_imputer`). A target's clipped, flat
+        or absent samples take no part
+        (:func:`mimo_lib.calibration.stretch.target_sample_kinds`). Windows dropped by
+        quality control and unusable target samples are counted in a warning naming the subject.
         """
-        pre = self.params.preprocessing
-        stretch = calibration_stretch(recording, seconds, list(missing), pre.window_seconds, pre.flat_std)
+        pre, missing = self.params.preprocessing, list(missing)
+        stretch = calibration_stretch(recording, seconds, missing, pre.window_seconds, pre.flat_std)
         params = self.params.model_copy(deep=True)
         params.preprocessing.stride_seconds = adaptation.stride_seconds
-        prepared = prepare_recording(stretch, params)
+        prepared = prepare_recording(stretch, params, unchecked=missing)
+        where = f"subject {recording.subject}: "
         reasons = {reason: count for reason, count in prepared.dropped.items() if count}
         if not len(prepared.windows):
-            raise ValueError(f"subject {recording.subject}: no {pre.window_seconds:g} s window of the calibration "
-                             f"stretch [0, {seconds:g}) s passes quality control (dropped per reason: {reasons})")
+            raise ValueError(f"{where}no {pre.window_seconds:g} s window of the calibration stretch [0, {seconds:g}) s "
+                             f"passes quality control (dropped per reason: {reasons})")
         if reasons:
-            warnings.warn(f"subject {recording.subject}: {len(prepared.windows)} of "
-                          f"{len(prepared.windows) + sum(reasons.values())} windows of the calibration stretch "
-                          f"[0, {seconds:g}) s pass quality control (dropped per reason: {reasons}); the calibration "
-                          f"adapts to those alone", stacklevel=2)
+            warnings.warn(f"{where}{len(prepared.windows)} of {len(prepared.windows) + sum(reasons.values())} windows "
+                          f"of the calibration stretch [0, {seconds:g}) s pass quality control (dropped per reason: "
+                          f"{reasons}); the calibration adapts to those alone", stacklevel=2)
+        kinds = self._target_kinds(stretch, prepared, missing, adaptation.margin_seconds)
+        for name in missing:
+            row = kinds[:, self.modalities.index(name)]
+            if not (row == EXACT).any():
+                raise ValueError(f"{where}{name} is clipped, flat or absent throughout the kept windows of the "
+                                 f"calibration stretch [0, {seconds:g}) s: nothing to calibrate on")
+            clipped, unusable = np.isin(row, (AT_MAX, AT_MIN)).mean(), (row == UNUSABLE).mean()
+            if clipped or unusable:
+                warnings.warn(f"{where}{name} is clipped in {clipped:.0%} and flat or absent in {unusable:.0%} of the "
+                              f"samples of the calibration stretch's kept windows [0, {seconds:g}) s; the calibration "
+                              f"takes a clipped sample for a bound and leaves out the rest", stacklevel=2)
         windows, _ = self._normalize(prepared.windows, np.full(len(prepared.windows), recording.subject))
-        model = adapt_imputer(self.model, windows, list(missing), self.params.loss, adaptation)
+        model = adapt_imputer(self.model, windows, missing, self.params.loss, adaptation, kinds)
         return replace(self, model=model)
+
+    def _target_kinds(self, stretch: Recording, prepared: PreparedRecording, missing: list[str],
+                      margin_seconds: float) -> np.ndarray:
+        """``(N, M, T)`` int8 over the kept windows of ``prepared``: :data:`~mimo_lib.calibration.stretch.EXACT` for
+        present modalities, for the ``missing`` ones :func:`~mimo_lib.calibration.stretch.target_sample_kinds`."""
+        pre = self.params.preprocessing
+        length = prepared.signals.shape[1]
+        kinds = np.full((len(self.modalities), length), EXACT, dtype=np.int8)
+        kinds[[self.modalities.index(name) for name in missing]] = target_sample_kinds(
+            stretch, missing, pre.target_rate, length, pre.max_gap_seconds, pre.flat_std, pre.flat_seconds,
+            margin_seconds)
+        offsets = np.rint(prepared.starts * pre.target_rate).astype(int)
+        return kinds[:, offsets[:, None] + np.arange(self.model.window_length)].transpose(1, 0, 2)
 
     def encode(self, source: Source, missing: Sequence[str] = (), batch_size: int = 256,
                mapping: Mapping[str, str] | None = None, storage: Mapping[str, Any] | None = None) -> pd.DataFrame:

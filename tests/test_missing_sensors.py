@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from helpers import smoke_params
 
+from mimo_lib.calibration.stretch import AT_MAX, AT_MIN, EXACT, UNUSABLE, target_sample_kinds
 from mimo_lib.cli import main
 from mimo_lib.config import SyntheticConfig
 from mimo_lib.data.prepare import prepare
@@ -15,7 +17,7 @@ from mimo_lib.imputation import after, window_correlations, with_originals
 from mimo_lib.physiology import score_reconstructions
 from mimo_lib.plots.imputation import plot_calibrated_imputation
 from mimo_lib.run import load_run
-from mimo_lib.training.adaptation import AdaptationConfig
+from mimo_lib.training.adaptation import AdaptationConfig, censored_reference
 from mimo_lib.training.trainer import train
 
 MODALITIES = ["ECG", "PPG", "RESP", "ABP"]
@@ -136,19 +138,38 @@ def test_an_unusable_calibration_stretch_names_the_subject_and_what_was_found(im
         imputer.impute(source, ["RESP"], calibrate_seconds=seconds)
 
 
+def saturated(signal: np.ndarray, until_s: float, low: float, high: float) -> np.ndarray:
+    """``signal`` held within the ``low`` and ``high`` quantiles of its first ``until_s`` seconds there (a sensor
+    at the rails of its amplifier)."""
+    stop = round(until_s * RATE)
+    bounds = np.quantile(signal[:stop], [low, high])
+    return np.concatenate([np.clip(signal[:stop], *bounds), signal[stop:]])
+
+
+def test_a_clipped_target_calibrates_with_its_clipped_samples_taken_for_bounds(imputer):
+    odd = recording(7, resp_delay_s=0.8, resp_sign=-1.0)
+    odd.signals["RESP"] = saturated(odd.signals["RESP"], CALIBRATE + 1, 0.25, 0.75)  # half of the stretch clipped
+    with pytest.warns(UserWarning, match=r"subject T7: RESP is clipped in (4\d|5\d)% and flat or absent in 0% of the "
+                                         r"samples of the calibration stretch's kept windows \[0, 32\) s"):
+        calibrated = imputer.reconstruct(odd, missing=["RESP"], calibrate_seconds=CALIBRATE, adaptation=FAST)
+    assert correlation_after_stretch(imputer, calibrated, odd) > 0.75
+
+
 def test_a_stretch_where_no_window_passes_quality_control_is_refused(imputer):
     source = recording(5)
-    clipped = source.signals["RESP"].copy()
-    clipped[: round(40 * RATE)] = np.clip(clipped[: round(40 * RATE)], -0.2, 0.2)  # a saturated sensor
-    source.signals["RESP"] = clipped
+    source.signals["PPG"] = saturated(source.signals["PPG"], 40, 0.4, 0.6)  # a present sensor saturated
     with pytest.raises(ValueError, match=r"subject T5: no 4 s window of the calibration stretch \[0, 32\) s passes "
                                          r"quality control \(dropped per reason: \{'clipped': \d+\}\)"):
         imputer.calibrated(source, ["RESP"], CALIBRATE)
-    kept = source.signals["RESP"].copy()
-    kept[round(12 * RATE):] = recording(5).signals["RESP"][round(12 * RATE):]  # saturated for the first 12 s only
-    source.signals["RESP"] = kept
+    source.signals["PPG"] = saturated(recording(5).signals["PPG"], 12, 0.4, 0.6)  # for the first 12 s only
     with pytest.warns(UserWarning, match=r"subject T5: \d+ of \d+ windows of the calibration stretch \[0, 32\) s pass "
                                          r"quality control \(dropped per reason: \{'clipped': \d+\}\)"):
+        imputer.calibrated(source, ["RESP"], CALIBRATE)
+    source = recording(5)
+    stretch = np.arange(round(CALIBRATE * RATE))
+    source.signals["RESP"][stretch] = np.where(stretch % 400 < 200, 0.2, 0.3)  # nothing but the rails
+    with pytest.raises(ValueError, match=r"subject T5: RESP is clipped, flat or absent throughout the kept windows of the "
+                                         r"calibration stretch \[0, 32\) s: nothing to calibrate on"):
         imputer.calibrated(source, ["RESP"], CALIBRATE)
     with pytest.raises(TypeError, match="calibration needs whole recordings"):
         imputer.impute(imputer.windows(source), ["RESP"], calibrate_seconds=CALIBRATE)
@@ -195,3 +216,28 @@ def test_figure_of_real_uncalibrated_and_calibrated_respiration(imputer):
     assert labels == ["real RESP", "uncalibrated", "calibrated"]  # no annotations beside synthetic recordings
     calibrated_rates = rates.get_lines()[2].get_ydata()
     assert np.isnan(calibrated_rates[0]) and np.isfinite(calibrated_rates[1:]).all()
+
+
+def test_clipped_flat_and_missing_target_samples_are_told_apart_at_the_run_rate():
+    rate, native = 10.0, 100.0
+    t = np.arange(round(20 * native)) / native
+    resp = np.clip(np.sin(2 * np.pi * 0.25 * t), -0.8, 0.9)
+    resp[round(8 * native) : round(11 * native)] = 0.1  # the belt off for 3 s: flat, off the rails
+    resp[round(15 * native) : round(17 * native)] = np.nan  # and lost for 2 s
+    stretch = Recording("S", {"RESP": resp}, {"RESP": native})
+    (kinds,) = target_sample_kinds(stretch, ["RESP"], rate, round(20 * rate), max_gap_seconds=1.0, flat_std=1e-6,
+                                   flat_seconds=2.0, margin_seconds=0.5)
+    times = np.arange(len(kinds)) / rate
+    assert set(kinds[(times >= 7.5) & (times < 11.5)]) == {UNUSABLE}
+    assert set(kinds[(times >= 14.5) & (times < 17.5)]) == {UNUSABLE}
+    assert set(kinds[(times > 0.85) & (times < 1.15)]) == {AT_MAX} and set(kinds[(times > 2.65) & (times < 3.35)]) == {AT_MIN}
+    assert set(kinds[(times > 0.2) & (times < 0.5)]) == {EXACT}
+    assert (kinds == EXACT).mean() > 0.3
+
+
+def test_a_censored_reference_adds_error_only_on_the_wrong_side_of_a_bound():
+    target = torch.zeros(1, 1, 4)
+    output = torch.tensor([[[1.0, -1.0, 1.0, -1.0]]])
+    kinds = torch.tensor([[[AT_MAX, AT_MAX, AT_MIN, UNUSABLE]]], dtype=torch.int8)
+    reference = censored_reference(target, output, kinds)
+    assert reference.tolist() == [[[1.0, 0.0, 0.0, -1.0]]]  # above a top rail and a lost sample: no error

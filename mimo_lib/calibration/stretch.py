@@ -4,13 +4,20 @@
 cannot calibrate anything, naming the subject and what it found: a stretch
 shorter than one window or longer than the recording, a sensor to calibrate
 that the recording lacks, or one that is all NaN or flat there.
+:func:`target_sample_kinds` marks, at the run's rate, the samples of a sensor
+to calibrate that a calibration may learn from: a respiration belt at the rails
+of its amplifier, flat or off for a while still has usable stretches between.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import binary_dilation
 
 from mimo_lib.data.types import Recording
+from mimo_lib.data.windowing import censored_samples, fill_short_gaps, flat_samples
+
+EXACT, AT_MAX, AT_MIN, UNUSABLE = 0, 1, -1, 2
 
 
 def _where(recording: Recording) -> str:
@@ -48,3 +55,28 @@ def calibration_stretch(
             raise ValueError(f"{where}: {name} is flat (standard deviation {np.std(finite):.3g}) in the "
                              f"calibration stretch [0, {seconds:g}) s")
     return Recording(recording.subject, cut, dict(recording.rates), recording.origin, dict(recording.units))
+
+
+def target_sample_kinds(stretch: Recording, targets: list[str], rate: float, n_samples: int, max_gap_seconds: float,
+                        flat_std: float, flat_seconds: float, margin_seconds: float) -> np.ndarray:
+    """``(len(targets), n_samples)`` int8 at ``rate`` Hz: how a calibration may learn from each target sample.
+
+    :data:`EXACT` (0) a recorded value; :data:`AT_MAX` / :data:`AT_MIN` (``±1``) the
+    target at its highest / lowest value, clipped: the true value lies beyond
+    (:func:`~mimo_lib.data.windowing.censored_samples`); :data:`UNUSABLE` (2) a long
+    gap or a flat stretch off the rails, widened by ``margin_seconds`` either
+    side, where filtering spreads it.
+    """
+    rows = []
+    for name in targets:
+        native_rate = stretch.rates[name]
+        filled, gaps = fill_short_gaps(stretch.signals[name], native_rate, max_gap_seconds)
+        kinds = censored_samples(filled)
+        unusable = gaps | (flat_samples(filled, native_rate, flat_std, flat_seconds) & (kinds == EXACT))
+        margin = round(margin_seconds * native_rate)
+        if margin and unusable.any():
+            unusable = binary_dilation(unusable, structure=np.ones(2 * margin + 1, dtype=bool))
+        kinds[unusable] = UNUSABLE
+        at_rate = np.minimum(np.rint(np.arange(n_samples) * native_rate / rate).astype(int), len(kinds) - 1)
+        rows.append(kinds[at_rate])
+    return np.array(rows, dtype=np.int8).reshape(len(targets), n_samples)

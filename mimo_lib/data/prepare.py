@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import shutil
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import Path
@@ -80,8 +80,12 @@ def window_samples(params: Params) -> tuple[int, int]:
     return lengths[0], lengths[1]
 
 
-def prepare_recording(recording: Recording, params: Params) -> PreparedRecording:
-    """Filter, resample, align, window and quality-check one recording."""
+def prepare_recording(recording: Recording, params: Params, unchecked: Collection[str] = ()) -> PreparedRecording:
+    """Filter, resample, align, window and quality-check one recording.
+
+    Windows are not dropped for the ``unchecked`` modalities' gaps, flat lines or
+    clipping (a caller masking those samples itself, e.g. a calibration target).
+    """
     pre = params.preprocessing
     rate = pre.target_rate
     window, stride = window_samples(params)
@@ -119,7 +123,7 @@ def prepare_recording(recording: Recording, params: Params) -> PreparedRecording
 
     failures = [
         quality_reasons(filled, gaps, starts, pre.window_seconds, fs, pre.flat_std, pre.flat_seconds, pre.clip_fraction)
-        for filled, gaps, fs in native
+        for modality, (filled, gaps, fs) in zip(params.data.modalities, native) if modality not in unchecked
     ]
     reason = first_reason(failures, count)
     keep = reason == ""

@@ -91,6 +91,30 @@ def flat_windows(
     return windows_touching(flat_end, starts + span - 1, length - span + 1)
 
 
+def flat_samples(signal: np.ndarray, sampling_rate: float, flat_std: float, flat_seconds: float) -> np.ndarray:
+    """Samples inside a stretch of ``flat_seconds`` whose standard deviation is below ``flat_std``."""
+    span = min(len(signal), max(2, int(round(flat_seconds * sampling_rate))))
+    rolling_std = pd.Series(signal).rolling(span).std(ddof=0).to_numpy()
+    flat_end = np.nan_to_num(rolling_std, nan=np.inf) < max(flat_std, np.finfo(float).tiny)
+    # sample i lies in the stretch ending at e when e - span < i <= e
+    return windows_touching(flat_end, np.arange(len(signal)), span)
+
+
+def censored_samples(signal: np.ndarray) -> np.ndarray:
+    """Per sample ``+1`` where the signal holds its highest value for two samples or more, ``-1`` its lowest, else
+    ``0``: a sensor at the rails of its amplifier (the clipping :func:`clipped_windows` counts) shows only a bound
+    on the true value. A lone extreme sample is a peak, not a rail."""
+    side = np.zeros(len(signal), dtype=np.int8)
+    finite = signal[np.isfinite(signal)]
+    if not len(finite):
+        return side
+    for value, mark in ((finite.max(), 1), (finite.min(), -1)):
+        at = signal == value
+        held = at & (np.r_[False, at[:-1]] | np.r_[at[1:], False])
+        side[held] = mark
+    return side
+
+
 def clipped_windows(signal: np.ndarray, starts: np.ndarray, length: int, clip_fraction: float,
                     chunk: int = 512) -> np.ndarray:
     """Windows where more than ``clip_fraction`` of the samples sit at the window's minimum or maximum."""

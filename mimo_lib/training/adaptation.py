@@ -3,8 +3,10 @@
 Given windows of a calibration stretch in which every modality was recorded,
 a copy of the model learns to reconstruct the ``missing`` modalities with them
 masked at the input, exactly as it will meet them afterwards. The loss sees
-only the missing modalities; the encoders stay as trained (frozen, BatchNorm
-statistics included), so only the fusion and the decoders move.
+only the missing modalities, and of those only the samples marked usable (a
+clipped or flat target adds no error where it is clipped or flat); the encoders
+stay as trained (frozen, BatchNorm statistics included), so only the fusion and
+the decoders move.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from mimo_lib.calibration.stretch import AT_MAX, AT_MIN, UNUSABLE
 from mimo_lib.config import LossConfig
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import present_mask
@@ -25,9 +28,11 @@ ADAPTED_PARTS = ("fusion", "decoder")
 
 @dataclass(frozen=True)
 class AdaptationConfig:
-    """Full-batch AdamW steps over calibration windows cut every ``stride_seconds``."""
+    """Full-batch AdamW steps over calibration windows cut every ``stride_seconds``; a target's unusable samples
+    (clipped, flat, gaps) are left out of the loss with ``margin_seconds`` either side."""
 
     stride_seconds: float = 1.0
+    margin_seconds: float = 0.25
     steps: int = 60
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
@@ -36,15 +41,24 @@ class AdaptationConfig:
 DEFAULT_ADAPTATION = AdaptationConfig()
 
 
+def censored_reference(target: torch.Tensor, output: torch.Tensor, kinds: torch.Tensor) -> torch.Tensor:
+    """The target with no error left where it says nothing more: at :data:`AT_MAX` samples the output where it lies
+    above the target (the true value lies above too), at :data:`AT_MIN` where below, at :data:`UNUSABLE` everywhere."""
+    reference = torch.where((kinds == AT_MAX) & (output > target), output, target)
+    reference = torch.where((kinds == AT_MIN) & (output < target), output, reference)
+    return torch.where(kinds == UNUSABLE, output, reference)
+
+
 def adapt_imputer(
     model: MiMoAE, windows: np.ndarray, missing: list[str], loss: LossConfig,
-    config: AdaptationConfig = DEFAULT_ADAPTATION,
+    config: AdaptationConfig = DEFAULT_ADAPTATION, kinds: np.ndarray | None = None,
 ) -> MiMoAE:
     """A copy of ``model`` whose fusion and decoders reconstruct ``missing`` from the other modalities of ``windows``.
 
     ``windows`` are ``(N, M, T)`` on the model's scale with every modality recorded;
-    the ``missing`` rows are the targets and are masked at the input. The model
-    itself is left untouched.
+    the ``missing`` rows are the targets and are masked at the input. Where
+    ``usable`` (``(N, M, T)`` booleans) is false, the target is replaced by the
+    model's own output, so those samples add no error. The model itself is left untouched.
     """
     windows = np.asarray(windows, dtype=np.float32)
     if windows.ndim != 3 or windows.shape[1:] != (len(model.modalities), model.window_length):
@@ -52,6 +66,8 @@ def adapt_imputer(
                          f"got {windows.shape}")
     if not len(windows):
         raise ValueError("no calibration window to adapt on")
+    if kinds is not None and np.shape(kinds) != windows.shape:
+        raise ValueError(f"kinds must be shaped like the windows {windows.shape}, got {np.shape(kinds)}")
     present = present_mask(list(model.modalities), missing)
     adapted = copy.deepcopy(model)
     device = next(adapted.parameters()).device
@@ -64,11 +80,14 @@ def adapt_imputer(
     inputs[:, ~present] = 0.0
     mask = torch.as_tensor(np.broadcast_to(present, windows.shape[:2]).copy(), device=device)
     weights = (~mask).to(torch.float32)
+    kinds = None if kinds is None else torch.as_tensor(np.asarray(kinds, dtype=np.int8), device=device)
     loss_fn = HybridLoss(loss, list(model.modalities)).to(device)
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     for _ in range(config.steps):
         optimizer.zero_grad(set_to_none=True)
-        terms = loss_fn(adapted(inputs, mask).reconstruction, target, weights)
+        output = adapted(inputs, mask).reconstruction
+        reference = target if kinds is None else censored_reference(target, output.detach(), kinds)
+        terms = loss_fn(output, reference, weights)
         terms.total.backward()
         optimizer.step()
     for parameter in adapted.parameters():
