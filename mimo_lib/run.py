@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mimo_lib.calibration.stretch import AT_MAX, AT_MIN, EXACT, UNUSABLE, calibration_stretch, target_sample_kinds
+from mimo_lib.calibration.stretch import EXACT, calibration_stretch, check_target_kinds, target_sample_kinds
 from mimo_lib.config import CorruptionConfig, DataConfig, Params
 from mimo_lib.data.normalization import normalize
 from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
@@ -302,10 +302,11 @@ class TrainedRun:
         modality; its windows (one every ``adaptation.stride_seconds``, the present
         modalities quality controlled as in training) fine-tune the fusion and
         decoders to reconstruct ``missing`` with them masked
-        (:func:`mimo_lib.training.adaptation.adapt_imputer`). A target's clipped, flat
-        or absent samples take no part
+        (:func:`mimo_lib.training.adaptation.adapt_imputer`). A target's clipped samples
+        count as bounds on the true value, its flat or absent ones take no part
         (:func:`mimo_lib.calibration.stretch.target_sample_kinds`). Windows dropped by
-        quality control and unusable target samples are counted in a warning naming the subject.
+        quality control and the target's clipped or unusable samples are counted in
+        warnings naming the subject (:func:`mimo_lib.calibration.stretch.check_target_kinds`).
         """
         pre, missing = self.params.preprocessing, list(missing)
         stretch = calibration_stretch(recording, seconds, missing, pre.window_seconds, pre.flat_std)
@@ -322,16 +323,7 @@ class TrainedRun:
                           f"of the calibration stretch [0, {seconds:g}) s pass quality control (dropped per reason: "
                           f"{reasons}); the calibration adapts to those alone", stacklevel=2)
         kinds = self._target_kinds(stretch, prepared, missing, adaptation.margin_seconds)
-        for name in missing:
-            row = kinds[:, self.modalities.index(name)]
-            if not (row == EXACT).any():
-                raise ValueError(f"{where}{name} is clipped, flat or absent throughout the kept windows of the "
-                                 f"calibration stretch [0, {seconds:g}) s: nothing to calibrate on")
-            clipped, unusable = np.isin(row, (AT_MAX, AT_MIN)).mean(), (row == UNUSABLE).mean()
-            if clipped or unusable:
-                warnings.warn(f"{where}{name} is clipped in {clipped:.0%} and flat or absent in {unusable:.0%} of the "
-                              f"samples of the calibration stretch's kept windows [0, {seconds:g}) s; the calibration "
-                              f"takes a clipped sample for a bound and leaves out the rest", stacklevel=2)
+        check_target_kinds({name: kinds[:, self.modalities.index(name)] for name in missing}, recording, seconds)
         windows, _ = self._normalize(prepared.windows, np.full(len(prepared.windows), recording.subject))
         model = adapt_imputer(self.model, windows, missing, self.params.loss, adaptation, kinds)
         return replace(self, model=model)

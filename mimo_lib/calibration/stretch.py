@@ -6,10 +6,15 @@ shorter than one window or longer than the recording, a sensor to calibrate
 that the recording lacks, or one that is all NaN or flat there.
 :func:`target_sample_kinds` marks, at the run's rate, the samples of a sensor
 to calibrate that a calibration may learn from: a respiration belt at the rails
-of its amplifier, flat or off for a while still has usable stretches between.
+of its amplifier, flat or off for a while still has usable stretches between;
+:func:`check_target_kinds` refuses a target with no recorded value left and
+counts the rest in a warning.
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
 
 import numpy as np
 from scipy.ndimage import binary_dilation
@@ -80,3 +85,18 @@ def target_sample_kinds(stretch: Recording, targets: list[str], rate: float, n_s
         at_rate = np.minimum(np.rint(np.arange(n_samples) * native_rate / rate).astype(int), len(kinds) - 1)
         rows.append(kinds[at_rate])
     return np.array(rows, dtype=np.int8).reshape(len(targets), n_samples)
+
+
+def check_target_kinds(kinds: Mapping[str, np.ndarray], recording: Recording, seconds: float) -> None:
+    """Refuse a target of ``kinds`` (name -> :func:`target_sample_kinds` over the calibration windows) without an
+    :data:`EXACT` sample, naming the subject; warn with the shares clipped and unusable."""
+    where = _where(recording)
+    for name, row in kinds.items():
+        if not (row == EXACT).any():
+            raise ValueError(f"{where}: {name} is clipped, flat or absent throughout the kept windows of the "
+                             f"calibration stretch [0, {seconds:g}) s: nothing to calibrate on")
+        clipped, unusable = np.isin(row, (AT_MAX, AT_MIN)).mean(), (row == UNUSABLE).mean()
+        if clipped or unusable:
+            warnings.warn(f"{where}: {name} is clipped in {clipped:.0%} and flat or absent in {unusable:.0%} of the "
+                          f"samples of the calibration stretch's kept windows [0, {seconds:g}) s; the calibration "
+                          f"takes a clipped sample for a bound and leaves out the rest", stacklevel=3)

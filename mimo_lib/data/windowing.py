@@ -93,7 +93,7 @@ def flat_windows(
 
 def flat_samples(signal: np.ndarray, sampling_rate: float, flat_std: float, flat_seconds: float) -> np.ndarray:
     """Samples inside a stretch of ``flat_seconds`` whose standard deviation is below ``flat_std``."""
-    span = min(len(signal), max(2, int(round(flat_seconds * sampling_rate))))
+    span = min(len(signal), max(2, round(flat_seconds * sampling_rate)))
     rolling_std = pd.Series(signal).rolling(span).std(ddof=0).to_numpy()
     flat_end = np.nan_to_num(rolling_std, nan=np.inf) < max(flat_std, np.finfo(float).tiny)
     # sample i lies in the stretch ending at e when e - span < i <= e
