@@ -26,13 +26,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mimo_lib.calibration.stretch import EXACT, calibration_stretch, check_target_kinds, target_sample_kinds
+from mimo_lib.calibration.stretch import calibration_stretch, check_target_kinds, target_sample_kinds
 from mimo_lib.config import CorruptionConfig, DataConfig, Params
 from mimo_lib.data.normalization import normalize
 from mimo_lib.data.prepare import PreparedRecording, prepare, prepare_recording
 from mimo_lib.data.renaming import check_mapping, recorded_names, renamed
 from mimo_lib.data.sources import MissingSignalError, SourceError, load_recordings
 from mimo_lib.data.types import Recording, WindowSet
+from mimo_lib.data.windowing import EXACT
 from mimo_lib.evaluation.robustness import write_robustness
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import as_windowset, decode_latent, impute, latents, predict, present_mask

@@ -6,12 +6,13 @@ import pytest
 import torch
 from helpers import smoke_params
 
-from mimo_lib.calibration.stretch import AT_MAX, AT_MIN, EXACT, UNUSABLE, target_sample_kinds
+from mimo_lib.calibration.stretch import target_sample_kinds
 from mimo_lib.cli import main
 from mimo_lib.config import SyntheticConfig
 from mimo_lib.data.prepare import prepare
 from mimo_lib.data.sources.synthetic import simulate_subject
 from mimo_lib.data.types import Recording
+from mimo_lib.data.windowing import AT_MAX, AT_MIN, EXACT, UNUSABLE
 from mimo_lib.evaluation.fidelity import DETECTORS, span_rates
 from mimo_lib.imputation import after, window_correlations, with_originals
 from mimo_lib.physiology import score_reconstructions

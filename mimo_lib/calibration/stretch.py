@@ -20,9 +20,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation
 
 from mimo_lib.data.types import Recording
-from mimo_lib.data.windowing import censored_samples, fill_short_gaps, flat_samples
-
-EXACT, AT_MAX, AT_MIN, UNUSABLE = 0, 1, -1, 2
+from mimo_lib.data.windowing import AT_MAX, AT_MIN, EXACT, UNUSABLE, censored_samples, fill_short_gaps, flat_samples
 
 
 def _where(recording: Recording) -> str:
@@ -66,9 +64,9 @@ def target_sample_kinds(stretch: Recording, targets: list[str], rate: float, n_s
                         flat_std: float, flat_seconds: float, margin_seconds: float) -> np.ndarray:
     """``(len(targets), n_samples)`` int8 at ``rate`` Hz: how a calibration may learn from each target sample.
 
-    :data:`EXACT` (0) a recorded value; :data:`AT_MAX` / :data:`AT_MIN` (``±1``) the
+    :data:`~mimo_lib.data.windowing.EXACT` a recorded value; ``AT_MAX`` / ``AT_MIN`` the
     target at its highest / lowest value, clipped: the true value lies beyond
-    (:func:`~mimo_lib.data.windowing.censored_samples`); :data:`UNUSABLE` (2) a long
+    (:func:`~mimo_lib.data.windowing.censored_samples`); ``UNUSABLE`` a long
     gap or a flat stretch off the rails, widened by ``margin_seconds`` either
     side, where filtering spreads it.
     """

@@ -11,6 +11,8 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 DROP_REASONS = ("gap", "flat", "clipped")
+# How a fit may learn from a sample: its value, a bound (clipped at the highest / lowest value), or nothing.
+EXACT, AT_MAX, AT_MIN, UNUSABLE = 0, 1, -1, 2
 
 
 def nan_runs(signal: np.ndarray) -> np.ndarray:
@@ -101,14 +103,14 @@ def flat_samples(signal: np.ndarray, sampling_rate: float, flat_std: float, flat
 
 
 def censored_samples(signal: np.ndarray) -> np.ndarray:
-    """Per sample ``+1`` where the signal holds its highest value for two samples or more, ``-1`` its lowest, else
-    ``0``: a sensor at the rails of its amplifier (the clipping :func:`clipped_windows` counts) shows only a bound
+    """Per sample :data:`AT_MAX` where the signal holds its highest value for two samples or more, :data:`AT_MIN`
+    its lowest, else :data:`EXACT`: a sensor at the rails of its amplifier (the clipping :func:`clipped_windows` counts) shows only a bound
     on the true value. A lone extreme sample is a peak, not a rail."""
-    side = np.zeros(len(signal), dtype=np.int8)
+    side = np.full(len(signal), EXACT, dtype=np.int8)
     finite = signal[np.isfinite(signal)]
     if not len(finite):
         return side
-    for value, mark in ((finite.max(), 1), (finite.min(), -1)):
+    for value, mark in ((finite.max(), AT_MAX), (finite.min(), AT_MIN)):
         at = signal == value
         held = at & (np.r_[False, at[:-1]] | np.r_[at[1:], False])
         side[held] = mark

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mimo_lib.calibration.stretch import AT_MAX, AT_MIN, UNUSABLE
 from mimo_lib.config import LossConfig
+from mimo_lib.data.windowing import AT_MAX, AT_MIN, UNUSABLE
 from mimo_lib.model import MiMoAE
 from mimo_lib.model.inference import present_mask
 from mimo_lib.training.loss import HybridLoss
