@@ -331,7 +331,7 @@ class TrainedRun:
 
     def _target_kinds(self, stretch: Recording, prepared: PreparedRecording, missing: list[str],
                       margin_seconds: float) -> np.ndarray:
-        """``(N, M, T)`` int8 over the kept windows of ``prepared``: :data:`~mimo_lib.calibration.stretch.EXACT` for
+        """``(N, M, T)`` int8 over the kept windows of ``prepared``: :data:`~mimo_lib.data.windowing.EXACT` for
         present modalities, for the ``missing`` ones :func:`~mimo_lib.calibration.stretch.target_sample_kinds`."""
         pre = self.params.preprocessing
         length = prepared.signals.shape[1]

@@ -87,7 +87,7 @@ def target_sample_kinds(stretch: Recording, targets: list[str], rate: float, n_s
 
 def check_target_kinds(kinds: Mapping[str, np.ndarray], recording: Recording, seconds: float) -> None:
     """Refuse a target of ``kinds`` (name -> :func:`target_sample_kinds` over the calibration windows) without an
-    :data:`EXACT` sample, naming the subject; warn with the shares clipped and unusable."""
+    :data:`~mimo_lib.data.windowing.EXACT` sample, naming the subject; warn with the shares clipped and unusable."""
     where = _where(recording)
     for name, row in kinds.items():
         if not (row == EXACT).any():

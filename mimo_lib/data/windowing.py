@@ -81,31 +81,33 @@ def windows_touching(mask: np.ndarray, starts: np.ndarray, length: int) -> np.nd
     return counts[stops] - counts[np.minimum(starts, len(mask))] > 0
 
 
+def _flat_ends(signal: np.ndarray, span: int, flat_std: float) -> np.ndarray:
+    """Where a stretch of ``span`` samples whose standard deviation is below ``flat_std`` ends."""
+    # pandas' rolling variance is O(n) and exactly 0 on constant stretches.
+    rolling_std = pd.Series(signal).rolling(span).std(ddof=0).to_numpy()
+    return np.nan_to_num(rolling_std, nan=np.inf) < max(flat_std, np.finfo(float).tiny)
+
+
 def flat_windows(
     signal: np.ndarray, starts: np.ndarray, length: int, sampling_rate: float, flat_std: float, flat_seconds: float
 ) -> np.ndarray:
     """Windows holding a stretch of ``flat_seconds`` whose standard deviation is below ``flat_std``."""
     span = min(length, max(2, int(round(flat_seconds * sampling_rate))))
-    # pandas' rolling variance is O(n) and exactly 0 on constant stretches.
-    rolling_std = pd.Series(signal).rolling(span).std(ddof=0).to_numpy()
-    flat_end = np.nan_to_num(rolling_std, nan=np.inf) < max(flat_std, np.finfo(float).tiny)
     # a stretch ending at e lies in the window when start + span - 1 <= e < start + length
-    return windows_touching(flat_end, starts + span - 1, length - span + 1)
+    return windows_touching(_flat_ends(signal, span, flat_std), starts + span - 1, length - span + 1)
 
 
 def flat_samples(signal: np.ndarray, sampling_rate: float, flat_std: float, flat_seconds: float) -> np.ndarray:
     """Samples inside a stretch of ``flat_seconds`` whose standard deviation is below ``flat_std``."""
     span = min(len(signal), max(2, round(flat_seconds * sampling_rate)))
-    rolling_std = pd.Series(signal).rolling(span).std(ddof=0).to_numpy()
-    flat_end = np.nan_to_num(rolling_std, nan=np.inf) < max(flat_std, np.finfo(float).tiny)
     # sample i lies in the stretch ending at e when e - span < i <= e
-    return windows_touching(flat_end, np.arange(len(signal)), span)
+    return windows_touching(_flat_ends(signal, span, flat_std), np.arange(len(signal)), span)
 
 
 def censored_samples(signal: np.ndarray) -> np.ndarray:
     """Per sample :data:`AT_MAX` where the signal holds its highest value for two samples or more, :data:`AT_MIN`
-    its lowest, else :data:`EXACT`: a sensor at the rails of its amplifier (the clipping :func:`clipped_windows` counts) shows only a bound
-    on the true value. A lone extreme sample is a peak, not a rail."""
+    its lowest, else :data:`EXACT`: a sensor at the rails of its amplifier (the clipping :func:`clipped_windows`
+    counts) shows only a bound on the true value. A lone extreme sample is a peak, not a rail."""
     side = np.full(len(signal), EXACT, dtype=np.int8)
     finite = signal[np.isfinite(signal)]
     if not len(finite):

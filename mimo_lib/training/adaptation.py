@@ -3,8 +3,8 @@
 Given windows of a calibration stretch in which every modality was recorded,
 a copy of the model learns to reconstruct the ``missing`` modalities with them
 masked at the input, exactly as it will meet them afterwards. The loss sees
-only the missing modalities, and of those only the samples marked usable (a
-clipped or flat target adds no error where it is clipped or flat); the encoders
+only the missing modalities: a clipped target sample as a bound on the true
+value, a flat or lost one not at all (:func:`censored_reference`); the encoders
 stay as trained (frozen, BatchNorm statistics included), so only the fusion and
 the decoders move.
 """
@@ -28,8 +28,8 @@ ADAPTED_PARTS = ("fusion", "decoder")
 
 @dataclass(frozen=True)
 class AdaptationConfig:
-    """Full-batch AdamW steps over calibration windows cut every ``stride_seconds``; a target's unusable samples
-    (clipped, flat, gaps) are left out of the loss with ``margin_seconds`` either side."""
+    """Full-batch AdamW steps over calibration windows cut every ``stride_seconds``; a target's flat or lost
+    stretches are left out of the loss with ``margin_seconds`` either side."""
 
     stride_seconds: float = 1.0
     margin_seconds: float = 0.25
@@ -56,9 +56,10 @@ def adapt_imputer(
     """A copy of ``model`` whose fusion and decoders reconstruct ``missing`` from the other modalities of ``windows``.
 
     ``windows`` are ``(N, M, T)`` on the model's scale with every modality recorded;
-    the ``missing`` rows are the targets and are masked at the input. Where
-    ``usable`` (``(N, M, T)`` booleans) is false, the target is replaced by the
-    model's own output, so those samples add no error. The model itself is left untouched.
+    the ``missing`` rows are the targets and are masked at the input. ``kinds``
+    (``(N, M, T)``, :data:`~mimo_lib.data.windowing.EXACT` … ``UNUSABLE``) mark the
+    target samples that are bounds or unusable (:func:`censored_reference`). The
+    model itself is left untouched.
     """
     windows = np.asarray(windows, dtype=np.float32)
     if windows.ndim != 3 or windows.shape[1:] != (len(model.modalities), model.window_length):
