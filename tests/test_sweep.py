@@ -32,8 +32,8 @@ from mimo_lib.sweep import run_state, run_sweep
 pytestmark = pytest.mark.notebooks
 
 SMOKE = "params/smoke.yaml"
-GRID = ["model.fusion=concat,gated", "training.seed=0,1"]
-POINTS = ["fusion=concat,seed=0", "fusion=concat,seed=1", "fusion=gated,seed=0", "fusion=gated,seed=1"]
+GRID = ["model.fusion=concat", "training.seed=0,1"]
+POINTS = ["fusion=concat,seed=0", "fusion=concat,seed=1"]
 
 
 def _papermill_failing(errors: list[Exception]):
@@ -149,8 +149,8 @@ def test_run_state_tells_new_finished_failed_and_changed_runs(tmp_path):
 @pytest.fixture(scope="module")
 def sweeps(tmp_path_factory):
     """One point of the grid and a broken strategy beside it (it resumes from a checkpoint that does not exist)
-    trained for one epoch on a Dask LocalCluster of two worker processes; the 2 × 2 grid on the local executor;
-    then there again with an invalid fusion value added."""
+    trained for one epoch on a Dask LocalCluster of two worker processes; a grid of one fusion over two seeds on
+    the local executor; then there again with an invalid fusion value added."""
     root = tmp_path_factory.mktemp("sweep")
     broken = root / "broken.yaml"
     broken.write_text(yaml.safe_dump({"model": {"fusion": "concat"}, "training": {"resume": str(root / "lost.pt")}}))
@@ -215,13 +215,12 @@ def test_comparison_gives_intervals_over_seeds_and_paired_differences(sweeps):
     _, _, local, _, _ = sweeps
     table = pd.read_csv(local.table_file, index_col=["strategy", "modality"])
     modalities = load_params(SMOKE).data.modalities
-    assert list(table.index.unique("strategy")) == ["fusion=concat", "fusion=gated", "pca-32"]
+    assert list(table.index.unique("strategy")) == ["fusion=concat", "pca-32"]
     assert sorted(table.index) == sorted((s, m) for s in table.index.unique("strategy") for m in modalities)
     assert (table["n_seeds"] == 2).all()
     assert (table["mse_low"] <= table["mse_mean"]).all() and (table["mse_mean"] <= table["mse_high"]).all()
     pairs = pd.read_csv(local.differences_file, index_col=["strategy", "versus", "modality"])
-    assert sorted(set(pairs.index.droplevel("modality"))) == [
-        ("fusion=concat", "fusion=gated"), ("fusion=concat", "pca-32"), ("fusion=gated", "pca-32")]
+    assert sorted(set(pairs.index.droplevel("modality"))) == [("fusion=concat", "pca-32")]
     assert list(local.table.index) == list(table.index) and list(local.differences.index) == list(pairs.index)
     unresolved = ~pairs["mse_resolved"].astype(bool)
     assert local.differences.loc[unresolved.to_numpy(), "mse"].str.endswith("not resolved").all()
@@ -235,7 +234,7 @@ def test_rerun_skips_finished_points_and_reports_an_invalid_value(sweeps):
         assert (root / "runs" / "local" / point / "03_training.ipynb").stat().st_mtime == written[point]
     assert [failure.split(":")[0] for failure in again.failures] == ["fusion=mean,seed=0", "fusion=mean,seed=1"]
     assert all("unknown fusion strategy 'mean'" in failure for failure in again.failures)
-    assert list(again.table.index.unique("strategy")) == ["fusion=concat", "fusion=gated", "pca-32"]
+    assert list(again.table.index.unique("strategy")) == ["fusion=concat", "pca-32"]
 
 
 def test_cli_grid_defaults_to_the_three_fusions_and_fusion_is_a_grid_on_it():
