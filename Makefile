@@ -43,16 +43,16 @@ demo: install
 
 ## All tests: pytest on mimo_lib, then the numbered notebooks under nbval with the smoke params.
 test: install
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder tests
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder tests
 	$(PY) -m mimo_lib.nbtests nbval
 
 ## pytest on mimo_lib alone (no notebook execution).
 test-lib: install
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not notebooks" tests
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not notebooks" tests
 
 ## The notebook checks: pairs in sync, the papermill sweep, every numbered notebook under nbval.
 test-notebooks: install
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder -m notebooks tests
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m notebooks tests
 	$(PY) -m mimo_lib.nbtests nbval
 
 

@@ -19,18 +19,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n 2 --dist loadgroup``: the tests of a module that share a module-scoped fixture run on one
-    worker, so that the fixture (a trained run, a sweep) is built once. With ``--no-loadscope-reorder`` the workers
-    take the slow end-to-end checks first, those sharing a fixture before the others, so that the longest of them
-    does not start last."""
-    for item in items:
-        fixtures = getattr(item, "_fixtureinfo", None)
-        shares_module_fixture = fixtures is not None and any(
-            definition.scope == "module" for definitions in fixtures.name2fixturedefs.values()
-            for definition in definitions)
-        if shares_module_fixture:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    items.sort(key=lambda item: (item.get_closest_marker("slow") is None, item.get_closest_marker("xdist_group") is None))
+    """The slow end-to-end checks come first. ``make test`` runs ``pytest -n 2 --dist loadscope
+    --no-loadscope-reorder``: each module goes whole to one worker, in this order, so that a module-scoped fixture
+    (a trained run, a sweep) is built once and the longest modules do not start last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _shared(sub: str) -> Path:
