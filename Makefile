@@ -2,6 +2,8 @@
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
+# Each test module whole on one of two workers, slow modules first (tests/conftest.py): module fixtures built once.
+PYTEST := $(PYTEST)
 DEPS_SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(DEPS_SUM)
 BROWSER_STAMP := $(VENV)/.browser-$(DEPS_SUM)
@@ -43,16 +45,16 @@ demo: install
 
 ## All tests: pytest on mimo_lib, then the numbered notebooks under nbval with the smoke params.
 test: install
-	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder tests
+	$(PYTEST) tests
 	$(PY) -m mimo_lib.nbtests nbval
 
 ## pytest on mimo_lib alone (no notebook execution).
 test-lib: install
-	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not notebooks" tests
+	$(PYTEST) -m "not notebooks" tests
 
 ## The notebook checks: pairs in sync, the papermill sweep, every numbered notebook under nbval.
 test-notebooks: install
-	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m notebooks tests
+	$(PYTEST) -m notebooks tests
 	$(PY) -m mimo_lib.nbtests nbval
 
 
