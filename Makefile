@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 # Each test module whole on one of two workers, slow modules first (tests/conftest.py): module fixtures built once.
-PYTEST := $(PYTEST)
+PYTEST := $(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder
 DEPS_SUM := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(DEPS_SUM)
 BROWSER_STAMP := $(VENV)/.browser-$(DEPS_SUM)
