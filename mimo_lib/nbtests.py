@@ -4,8 +4,9 @@
 under nbval with the smoke params, in lax mode: every cell must run without
 error, and cells marked ``# NBVAL_CHECK_OUTPUT`` must print what they printed
 before. Papermill first writes parameterised copies into ``build/nbval/``; 03
-and 04 get one copy per smoke strategy (the gated one: the browser walkthrough
-runs the smoke params' own, concat) and 05 compares them with PCA. The
+and 04 get one copy per smoke strategy (gated: the browser walkthrough runs the
+smoke params' own, concat) and 05 compares them with PCA; 02 shows every
+strategy, as a reader runs it. The
 committed notebooks carry no outputs, so a notebook with checked cells is
 executed once by papermill to record the reference outputs, and nbval's run then
 checks that a second execution reproduces them (deterministic preprocessing,
@@ -47,7 +48,7 @@ def _nbval_copies(build_dir: Path, params_file: str, fusions: tuple[str, ...]) -
     base = {"paths.runs": str(runs), "paths.figures": str(figures), "paths.processed": str(build_dir / "processed")}
     plan: list[tuple[str, str, dict[str, Any]]] = [
         ("01_preprocessing", "01_preprocessing", {"overrides": base, "figures_dir": str(figures / "01")}),
-        ("02_model", "02_model", {"overrides": base, "fusions": list(fusions)}),
+        ("02_model", "02_model", {"overrides": base}),
     ]
     for fusion in fusions:
         name, settings = fusion_settings(fusion)
